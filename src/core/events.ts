@@ -1,0 +1,15 @@
+/**
+ * Neutral events: what every upstream produces and every translator consumes.
+ * Upstreams never know OpenAI/Anthropic shapes; translators never import an upstream.
+ */
+export type UpstreamEvent =
+  /** A fragment of the visible answer. */
+  | { type: 'text'; text: string }
+  /** A fragment of the model's reasoning ("thinking"). */
+  | { type: 'reasoning'; text: string }
+  /** A web source the answer relies on (server-side search). */
+  | { type: 'citation'; url: string; title?: string }
+  /** Identifiers learnt from the upstream; never shown as text. */
+  | { type: 'meta'; conversationId?: string; responseId?: string; modelHash?: string }
+  /** The upstream finished the turn normally. Always the last event of a successful turn. */
+  | { type: 'done' };

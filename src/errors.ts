@@ -1,0 +1,89 @@
+import type { AccountEffect } from './store/types.js';
+
+/** The OpenAI error envelope's `type` values this server uses. */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'rate_limit_error'
+  | 'upstream_error'
+  | 'server_error';
+
+export interface ErrorBody {
+  error: { message: string; type: ErrorType; param: string | null; code: string | null };
+}
+
+/**
+ * Every error a client may see. Carries the HTTP status, the OpenAI envelope fields and an
+ * optional Retry-After. Messages say what was wrong and what to do; never a token or a stack.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    readonly code: string | null,
+    message: string,
+    readonly param: string | null = null,
+    /** Seconds, sent as `Retry-After`. */
+    readonly retryAfterSec?: number,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toBody(): ErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export type Disposition = 'retry-other' | 'retry-same' | 'fail';
+
+/**
+ * An upstream failure after classification (see upstream/grok/classify.ts): what the client
+ * should see if no retry helps, whether to retry, and what it says about the account.
+ */
+export class UpstreamError extends AppError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    readonly disposition: Disposition,
+    readonly effect: AccountEffect,
+    readonly retryAfterMs?: number,
+    /** HTTP status the upstream answered with (0 for network errors, 200 for in-band errors). */
+    readonly upstreamStatus = 0,
+  ) {
+    super(status, status === 504 || status === 502 ? 'upstream_error' : status === 429 ? 'rate_limit_error' : status === 403 ? 'permission_error' : 'upstream_error', code, message);
+    this.name = 'UpstreamError';
+  }
+}
+
+export const errors = {
+  invalidJson: (detail: string) =>
+    new AppError(400, 'invalid_request_error', 'invalid_json', `We could not parse the JSON body of your request: ${detail}. Send a valid JSON object.`),
+  missing: (param: string) =>
+    new AppError(400, 'invalid_request_error', 'missing_required_parameter', `Missing required parameter: '${param}'.`, param),
+  invalidValue: (param: string, message: string) =>
+    new AppError(400, 'invalid_request_error', 'invalid_value', message, param),
+  modelNotFound: (model: string) =>
+    new AppError(404, 'invalid_request_error', 'model_not_found', `The model \`${model}\` does not exist. GET /v1/models lists the available models.`, 'model'),
+  notFound: (what: string) => new AppError(404, 'invalid_request_error', 'not_found', what),
+  invalidApiKey: () =>
+    new AppError(401, 'authentication_error', 'invalid_api_key', 'Incorrect or missing API key. Send it as `Authorization: Bearer <key>` or `x-api-key: <key>`.'),
+  adminAuth: () =>
+    new AppError(401, 'authentication_error', 'invalid_admin_key', 'Admin authentication required: log in at POST /admin/api/login or send `Authorization: Bearer <APP_KEY>`.'),
+  payloadTooLarge: (limitMb: number) =>
+    new AppError(413, 'invalid_request_error', 'payload_too_large', `Request body is larger than the ${limitMb} MB limit (security.max_body_mb).`),
+  unsupportedMediaType: (message: string) => new AppError(415, 'invalid_request_error', 'unsupported_media_type', message),
+  noAccounts: (tier: string) =>
+    new AppError(503, 'server_error', 'no_accounts', `No account of tier '${tier}' or higher is in the pool. Import one through the admin API (POST /admin/api/tokens).`),
+  noAvailableTokens: (retryAfterSec: number) =>
+    new AppError(429, 'rate_limit_error', 'no_available_tokens', `Every eligible account is busy, cooling down or out of quota. Retry after ${retryAfterSec} s.`, null, retryAfterSec),
+  internal: () => new AppError(500, 'server_error', 'internal_error', 'The server hit an unexpected error. It has been logged; retry the request.'),
+};
+
+/** Converts anything thrown into an AppError without leaking internals. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return errors.internal();
+}
