@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { ModelSpec } from '../core/models.js';
+import { AppError, UpstreamError, errors } from '../errors.js';
+import type { Lease, Outcome, PoolPolicy, Store } from '../store/types.js';
+
+/** A primed upstream result bound to the account that produced it. */
+export interface Acquired<T> {
+  value: T;
+  lease: Lease;
+  /** Reports how the request ended. Safe to call more than once (the store ignores repeats). */
+  release(outcome: Outcome): Promise<void>;
+}
+
+export type Attempt<T> = (lease: Lease) => Promise<T>;
+
+/**
+ * The account pool: leases an account for a model, runs one attempt on it and, when the attempt
+ * fails in a way another account might not (see the classifier), reports the failure and tries
+ * the next account, within `retry.max_attempts` and `retry.budget_sec`. Only failures before the
+ * attempt resolves are retried: once a stream has started, its errors go to the client in-band.
+ */
+export class AccountPool {
+  constructor(
+    private readonly store: Store,
+    private readonly config: () => Config,
+    private readonly log: Logger,
+  ) {}
+
+  policy(): PoolPolicy {
+    const t = this.config().token;
+    return { failThreshold: t.fail_threshold, cooldownMs: t.cooldown_seconds * 1000 };
+  }
+
+  async acquire<T>(model: ModelSpec, signal: AbortSignal, attempt: Attempt<T>, tags?: string[]): Promise<Acquired<T>> {
+    const cfg = this.config();
+    const deadline = Date.now() + cfg.retry.budget_sec * 1000;
+    const tried: string[] = [];
+    let lastError: UpstreamError | null = null;
+    const tierModes = { basic: cfg.token.basic_modes, super: cfg.token.super_modes, heavy: cfg.token.heavy_modes };
+
+    for (let n = 0; n < cfg.retry.max_attempts; n++) {
+      signal.throwIfAborted();
+      const leased = await this.store.lease({
+        modes: model.modes,
+        minTier: model.tier,
+        exclude: tried,
+        tags,
+        maxConcurrency: cfg.token.max_concurrency_per_account,
+        strategy: cfg.token.selection_strategy,
+        tierModes,
+      });
+      if (!leased.ok) throw this.exhausted(model, leased.reason, leased.retryAfterMs, lastError);
+      const lease = leased.lease;
+      const release = (outcome: Outcome) => this.store.report(lease.leaseId, outcome, this.policy());
+      try {
+        const value = await attempt(lease);
+        return { value, lease, release };
+      } catch (err) {
+        if (signal.aborted) {
+          await release({ kind: 'aborted' });
+          throw err;
+        }
+        const failure = err instanceof UpstreamError ? err : null;
+        await release(failureOutcome(err));
+        if (!failure) throw err;
+        this.log.warn(
+          { account: lease.accountId, mode: lease.mode, code: failure.code, upstreamStatus: failure.upstreamStatus, disposition: failure.disposition },
+          'upstream attempt failed',
+        );
+        lastError = failure;
+        if (failure.disposition === 'fail' || Date.now() >= deadline) throw failure;
+        if (failure.disposition === 'retry-other') tried.push(lease.accountId);
+      }
+    }
+    throw lastError ?? errors.internal();
+  }
+
+  /** The error for "no account could be leased", given what earlier attempts ran into. */
+  private exhausted(model: ModelSpec, reason: 'no_accounts' | 'none_available', retryAfterMs: number | null, last: UpstreamError | null): AppError {
+    if (reason === 'no_accounts') return last ?? errors.noAccounts(model.tier);
+    // Only accounts already tried are left: their failure says more than "busy".
+    if (last && last.status !== 429 && retryAfterMs === null) return last;
+    const ms = retryAfterMs ?? last?.retryAfterMs ?? 1000;
+    return errors.noAvailableTokens(Math.max(1, Math.ceil(ms / 1000)));
+  }
+}
+
+/** What a failed attempt tells the store about the account. */
+export function failureOutcome(err: unknown): Outcome {
+  if (err instanceof UpstreamError) {
+    return { kind: 'failure', effect: err.effect, retryAfterMs: err.retryAfterMs, message: `${err.code}: ${err.message}` };
+  }
+  return { kind: 'failure', effect: 'none', message: 'internal error' };
+}

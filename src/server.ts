@@ -1,0 +1,57 @@
+import { buildApp } from './app.js';
+import { createRuntime } from './bootstrap.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { warmTokenizer } from './lib/tokenizer.js';
+
+/** Process entry: config → services → app → listen; SIGTERM/SIGINT drain streams, persist state, exit. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`grok2api: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const runtime = await createRuntime(config);
+  const { services } = runtime;
+  const log = services.log;
+  if (runtime.generatedAppKey) {
+    // Printed once, on the first start; it is stored under DATA_DIR and reused afterwards.
+    process.stdout.write(`\n  Admin key generated (shown only now): ${services.appKey}\n  Log in at /admin or send it as a Bearer token to /admin/api/*.\n\n`);
+  }
+  if (services.clientKeys.open) log.warn('no client API key configured: /v1 is open to anyone who can reach this port (set API_KEY)');
+  void warmTokenizer();
+
+  const app = await buildApp(services);
+  await app.listen({ host: config.server.host, port: config.server.port });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new requests, running streams may finish');
+    const grace = setTimeout(() => {
+      log.warn('grace period over, closing remaining connections');
+      app.server.closeAllConnections();
+    }, config.server.shutdown_grace_sec * 1000);
+    grace.unref();
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(grace);
+      await runtime.close();
+      log.info('stopped');
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`grok2api: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
