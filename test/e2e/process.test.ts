@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+let fake: FakeGrok;
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  fake = await startFakeGrok();
+});
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await fake.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the real server entry (src/server.ts) as its own process, and waits for /health. */
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', SERVER_HOST: '127.0.0.1', SERVER_PORT: String(port), GROK_BASE_URL: fake.url, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`server did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url, output: () => out, exited };
+}
+
+describe('the server process', () => {
+  it('keeps acknowledged imports across kill -9 and a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'g2a-proc-'));
+    dirs.push(dataDir);
+    const env = { DATA_DIR: dataDir, APP_KEY: 'proc-admin' };
+    const first = await startServer(env);
+    const imported = await fetch(`${first.url}/admin/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer proc-admin', 'content-type': 'application/json' },
+      body: JSON.stringify({ tokens: 'durable-1\nsso=durable-2\na=b; sso=durable-3; c=d', tags: ['keep'] }),
+    }).then((r) => r.json());
+    expect(imported.added).toBe(3);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startServer(env);
+    const { tokens } = await fetch(`${second.url}/admin/api/tokens`, { headers: { authorization: 'Bearer proc-admin' } }).then((r) => r.json());
+    expect(tokens.map((t: { id: string }) => t.id).sort()).toEqual([...imported.ids].sort());
+    expect(tokens.every((t: { tags: string[] }) => t.tags.includes('keep'))).toBe(true);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('lets a running stream finish on SIGTERM, then exits cleanly', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'g2a-proc-'));
+    dirs.push(dataDir);
+    const server = await startServer({ DATA_DIR: dataDir, APP_KEY: 'proc-admin' });
+    await fetch(`${server.url}/admin/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer proc-admin', 'content-type': 'application/json' },
+      body: JSON.stringify({ tokens: ['drain-acct'] }),
+    });
+    const answer = Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ');
+    fake.script('drain-me', { kind: 'plain', answer, interTokenDelayMs: 40 });
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'grok-4', stream: true, messages: [{ role: 'user', content: 'drain-me' }] }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    server.child.kill('SIGTERM');
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+    expect(text).toContain('data: [DONE]');
+    const content = text.split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)).choices[0]?.delta?.content ?? '').join('');
+    expect(content).toBe(answer);
+    expect(await server.exited).toBe(0);
+  });
+
+  it('generates an admin key on first start, prints it once, and reuses it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'g2a-proc-'));
+    dirs.push(dataDir);
+    const first = await startServer({ DATA_DIR: dataDir });
+    const key = /Admin key generated \(shown only now\): (\S+)/.exec(first.output())?.[1];
+    expect(key).toBeTruthy();
+    expect((await fetch(`${first.url}/admin/api/tokens`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect((await fetch(`${first.url}/admin/api/tokens`)).status).toBe(401);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const second = await startServer({ DATA_DIR: dataDir });
+    expect(second.output()).not.toContain('Admin key generated');
+    expect((await fetch(`${second.url}/admin/api/tokens`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  it('refuses to start on an invalid setting with one line naming the key', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: join(tmpdir(), 'g2a-never'), SERVER_PORT: 'eighty' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(2);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toContain('server.port');
+  });
+});
