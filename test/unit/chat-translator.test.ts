@@ -3,11 +3,11 @@ import type { UpstreamEvent } from '../../src/core/events.js';
 import type { ModelSpec } from '../../src/core/models.js';
 import { AppError, UpstreamError } from '../../src/errors.js';
 import { chatRequestSchema } from '../../src/openai/chat-request.js';
-import { collectChat, planChat, streamChat } from '../../src/translators/chat-completions.js';
+import { collectChat, planChat, streamChat, type ChatOptions } from '../../src/translators/chat-completions.js';
 import { expectValid } from '../helpers/openapi.js';
 
 const model: ModelSpec = { id: 'grok-t', kind: 'chat', modes: ['expert'], tier: 'super', thinking: true, cost: 1, ownedBy: 'xai', created: 1 };
-const opts = { defaultThinking: true, reasoningFormat: 'field' as const, maxMessages: 100 };
+const opts: ChatOptions = { defaultThinking: true, reasoningFormat: 'field', maxMessages: 100 };
 
 function plan(body: Record<string, unknown>, o = opts) {
   return planChat(chatRequestSchema.parse({ model: 'grok-t', ...body }), model, o);
