@@ -1,0 +1,175 @@
+/**
+ * A fake grok.com (REST, modeId generation) on a real node:http server, for tests and benchmarks.
+ * Protocol reference: /work/shared/spec/upstream-chat.md §1.2–1.5, 2.3, 2.5, 2.6, 4, 5, 9, 10.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AccountBook } from './accounts.js';
+import { handleChat } from './chat.js';
+import { CONTROL_PREFIX, handleControl } from './control.js';
+import type { Exchange, FakeState } from './exchange.js';
+import { BodyTooLarge, parseCookies, parseJson, readBody, sendJson } from './http.js';
+import { ERROR_BODIES } from './ndjson.js';
+import { Recorder } from './recorder.js';
+import { handleRateLimits, handleUpload } from './rest.js';
+import { ScriptBook } from './scenarios.js';
+import type { AccountBehavior, FakeGrok, QuotaView, RecordedRequest, Scenario, ScriptMatch, UploadRecord } from './types.js';
+
+export type * from './types.js';
+
+export const DEFAULT_ANSWER = 'Hello from fake grok!';
+
+/** New conversations and follow-up turns share one handler. */
+const CHAT_PATH = /^\/rest\/app-chat\/conversations\/(?:new|[^/]+\/responses)$/;
+
+type Handler = (state: FakeState, ex: Exchange) => void | Promise<void>;
+
+function route(path: string): Handler | null {
+  if (CHAT_PATH.test(path)) return handleChat;
+  if (path === '/rest/rate-limits') return handleRateLimits;
+  if (path === '/rest/app-chat/upload-file') return handleUpload;
+  return null;
+}
+
+/** Records the request, then hands it to its endpoint. */
+async function serveGrok(state: FakeState, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  const cookies = parseCookies(req.headers.cookie);
+  const rec = {
+    method: req.method ?? 'GET',
+    path,
+    headers: req.headers,
+    cookies,
+    body: null,
+    token: cookies.sso || null,
+    receivedAt: Date.now(),
+    closedAt: null,
+    clientAborted: false,
+  } as Omit<RecordedRequest, 'id'> as RecordedRequest;
+  const controller = new AbortController();
+  const ex: Exchange = { req, res, rec, body: { ok: false, raw: null }, signal: controller.signal, closed: false, destroyedByServer: false };
+  let recorded = false;
+  res.once('close', () => {
+    ex.closed = true;
+    rec.closedAt = Date.now();
+    // writableFinished: the whole response reached the socket; anything less means the client left early.
+    rec.clientAborted = !res.writableFinished && !ex.destroyedByServer;
+    controller.abort();
+    if (recorded) state.recorder.changed();
+  });
+
+  let raw: Buffer | null = null;
+  try {
+    raw = await readBody(req);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) sendJson(res, 413, ERROR_BODIES.badClient);
+  }
+  if (raw) {
+    ex.body = parseJson(raw);
+    rec.body = ex.body.ok ? ex.body.value : ex.body.raw;
+  }
+  state.recorder.add(rec);
+  recorded = true;
+  if (!raw || ex.closed) return;
+
+  const handler = route(path);
+  if (!handler) return sendJson(res, 404, ERROR_BODIES.notFound);
+  if (req.method !== 'POST') return sendJson(res, 405, ERROR_BODIES.methodNotAllowed, { allow: 'POST' });
+  await handler(state, ex);
+}
+
+class FakeGrokServer implements FakeGrok {
+  url = '';
+  readonly requests: RecordedRequest[];
+  readonly uploads: UploadRecord[];
+
+  constructor(
+    private readonly server: Server,
+    private readonly state: FakeState,
+  ) {
+    this.requests = state.recorder.requests;
+    this.uploads = state.uploads;
+  }
+
+  get defaultAnswer(): string {
+    return this.state.defaultAnswer;
+  }
+
+  set defaultAnswer(v: string) {
+    this.state.defaultAnswer = v;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      // Streams still running (and idle keep-alive sockets) would otherwise hold close() open.
+      this.server.closeAllConnections();
+    });
+  }
+
+  reset(): void {
+    this.state.accounts.reset();
+    this.state.scripts.clear();
+    this.state.recorder.reset();
+    this.state.uploads.length = 0;
+    this.state.defaultAnswer = DEFAULT_ANSWER;
+  }
+
+  setAccount(token: string, b: Partial<AccountBehavior>): void {
+    this.state.accounts.set(token, b);
+  }
+
+  script(match: ScriptMatch, scenario: Scenario): void {
+    this.state.scripts.add(match, scenario);
+  }
+
+  quota(token: string, mode: string): QuotaView {
+    return this.state.accounts.quota(token, mode);
+  }
+
+  activeChats(token?: string): number {
+    return this.state.accounts.activeChats(token);
+  }
+
+  maxConcurrentChats(token: string): number {
+    return this.state.accounts.maxConcurrentChats(token);
+  }
+
+  waitFor(pred: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest> {
+    return this.state.recorder.waitFor(pred, timeoutMs);
+  }
+}
+
+export async function startFakeGrok(opts: { port?: number; host?: string; requireStatsig?: boolean } = {}): Promise<FakeGrok> {
+  const state: FakeState = {
+    accounts: new AccountBook(),
+    scripts: new ScriptBook(),
+    recorder: new Recorder(),
+    uploads: [],
+    counters: { turn: 0, file: 0 },
+    requireStatsig: opts.requireStatsig ?? false,
+    defaultAnswer: DEFAULT_ANSWER,
+  };
+  // Streams are written line by line; Nagle would merge and delay them.
+  const server = createServer({ noDelay: true });
+  const fake = new FakeGrokServer(server, state);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const work = path.startsWith(CONTROL_PREFIX) ? handleControl(state, fake, req, res, path) : serveGrok(state, req, res, path);
+    // Bad input must never take the server down: answer 500 if still possible, else drop the connection.
+    work.catch(() => {
+      if (!res.headersSent) sendJson(res, 500, ERROR_BODIES.internal);
+      else res.destroy();
+    });
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  fake.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return fake;
+}
