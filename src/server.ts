@@ -1,6 +1,7 @@
 import { buildApp } from './app.js';
 import { createRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/load.js';
+import { drainOnClose } from './http/drain.js';
 import { warmTokenizer } from './lib/tokenizer.js';
 
 /** Process entry: config → services → app → listen; SIGTERM/SIGINT drain streams, persist state, exit. */
@@ -27,21 +28,17 @@ async function main(): Promise<void> {
 
   const app = await buildApp(services);
   await app.listen({ host: config.server.host, port: config.server.port });
+  const drain = drainOnClose(app.server);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: no new requests, running streams may finish');
-    const grace = setTimeout(() => {
-      log.warn('grace period over, closing remaining connections');
-      app.server.closeAllConnections();
-    }, config.server.shutdown_grace_sec * 1000);
-    grace.unref();
     try {
+      await drain.close(config.server.shutdown_grace_sec * 1000);
       await app.close();
     } finally {
-      clearTimeout(grace);
       await runtime.close();
       log.info('stopped');
       process.exit(0);

@@ -102,9 +102,8 @@ describe('the server process', () => {
       body: JSON.stringify({ model: 'grok-4', stream: true, messages: [{ role: 'user', content: 'drain-me' }] }),
     });
     const reader = res.body!.getReader();
-    await reader.read();
+    let text = Buffer.from((await reader.read()).value!).toString();
     server.child.kill('SIGTERM');
-    let text = '';
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { createRuntime, type Runtime } from '../../src/bootstrap.js';
+import { drainOnClose } from '../../src/http/drain.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
 
@@ -59,6 +60,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const runtime = await createRuntime(config, { logDestination: sink });
   const app = await buildApp(runtime.services);
   await app.listen({ host: '127.0.0.1', port: 0 });
+  const drain = drainOnClose(app.server);
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   const admin = (method: string, path: string, body?: unknown) =>
@@ -81,6 +83,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return ((await res.json()) as { ids: string[] }).ids;
     },
     async close() {
+      await drain.close(2000);
       await app.close();
       await runtime.close();
       if (!opts.fake) await fake.close();
