@@ -1,0 +1,209 @@
+import type { Readable } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import type { Config } from '../../config/schema.js';
+import type { UpstreamEvent } from '../../core/events.js';
+import type { ChatIntent } from '../../core/intent.js';
+import type { UpstreamError } from '../../errors.js';
+import { decodeBody, readBounded, upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
+import type { ChatCallContext, ChatUpstream } from '../types.js';
+import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
+import { flattenMessages } from './flatten.js';
+import { parseFrames } from './frames.js';
+import { buildGrokHeaders } from './headers.js';
+import { buildChatPayload } from './payload.js';
+import { ResponseMapper } from './response-mapper.js';
+import { Watchdog } from './watchdog.js';
+
+/**
+ * Text chat over grok.com's REST endpoint (`POST /rest/app-chat/conversations/new`, NDJSON
+ * answer; spec/upstream-chat.md §2.3, §4). `openChat` is primed: it resolves only once the first
+ * text or reasoning arrived (or the turn ended), so every failure up to that point — HTTP status,
+ * an error frame inside the 200 body, a timeout — rejects with a classified error the pool can
+ * retry on another account. Ids (`meta`) seen while priming are held back and delivered first.
+ */
+export function createRestChatUpstream(config: Config, dispatcher: Dispatcher): ChatUpstream {
+  // Keep any path prefix of the base URL (a reverse proxy in front of grok.com, a test server).
+  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
+  const timeouts = upstreamTimeouts(config);
+  return {
+    openChat(intent: ChatIntent, ctx: ChatCallContext): Promise<AsyncIterable<UpstreamEvent>> {
+      const payload = buildChatPayload(config.grok, flattenMessages(intent.messages), ctx.lease.mode);
+      const headers = buildGrokHeaders(config.grok, ctx.lease.token);
+      return new RestTurn(dispatcher, timeouts, ctx.signal).open(url, headers, JSON.stringify(payload));
+    },
+  };
+}
+
+/** Frames read after the end marker while letting the socket go back to the pool. */
+const DRAIN_MS = 1000;
+
+/**
+ * One turn: owns the request's AbortController, the silence watchdog and the response body, and
+ * guarantees the body is released exactly once — destroyed (closing the socket at once) on any
+ * error, client abort or early `return()`; drained briefly after a clean end so keep-alive holds.
+ */
+class RestTurn {
+  private readonly controller = new AbortController();
+  private readonly watchdog: Watchdog;
+  private readonly mapper = new ResponseMapper();
+  private timedOut = false;
+  private primed = false;
+  private released = false;
+  private body: Readable | undefined;
+  private stream: Readable | undefined;
+  private frames: AsyncIterator<unknown> | undefined;
+  private readonly onClientAbort = () => this.controller.abort(this.signal.reason);
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly t: UpstreamTimeouts,
+    private readonly signal: AbortSignal,
+  ) {
+    this.watchdog = new Watchdog(t.firstByteMs, () => {
+      this.timedOut = true;
+      this.controller.abort(this.timeoutError());
+    });
+  }
+
+  async open(url: string, headers: Record<string, string>, body: string): Promise<AsyncIterable<UpstreamEvent>> {
+    try {
+      if (this.signal.aborted) throw upstreamErrors.aborted();
+      this.signal.addEventListener('abort', this.onClientAbort, { once: true });
+      this.watchdog.arm();
+      const res = await request(url, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: this.dispatcher,
+        signal: this.controller.signal,
+        headersTimeout: this.t.firstByteMs,
+        bodyTimeout: this.t.idleMs,
+      });
+      this.body = res.body;
+      const encoding = res.headers['content-encoding'];
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        throw classifyHttp(res.statusCode, await errorText(res.body, encoding), res.headers);
+      }
+      this.stream = decodeBody(res.body, encoding);
+      this.frames = parseFrames(this.stream)[Symbol.asyncIterator]();
+      const first: UpstreamEvent[] = [];
+      const ended = await this.prime(first);
+      this.primed = true;
+      this.watchdog.disarm();
+      return this.events(first, ended);
+    } catch (e) {
+      this.release(false);
+      throw this.classify(e);
+    }
+  }
+
+  /** Reads until the first text/reasoning (→ false) or the end of the turn (→ true). */
+  private async prime(out: UpstreamEvent[]): Promise<boolean> {
+    for (;;) {
+      const r = await this.next();
+      if (r.done) {
+        this.mapper.finish(out);
+        if (!this.mapper.hasContent) throw upstreamErrors.badResponse('the answer stream ended before any answer');
+        return true;
+      }
+      if (this.mapper.map(r.value, out)) {
+        this.mapper.finish(out);
+        return true;
+      }
+      if (this.mapper.hasContent) return false;
+    }
+  }
+
+  private async *events(first: UpstreamEvent[], ended: boolean): AsyncGenerator<UpstreamEvent, void, undefined> {
+    let clean = false;
+    try {
+      const out = first;
+      for (;;) {
+        for (let i = 0; i < out.length; i++) yield out[i]!;
+        out.length = 0;
+        if (ended) break;
+        const r = await this.next();
+        if (r.done) {
+          // EOF after content is a normal end: some generations send no end marker (§4.4).
+          this.mapper.finish(out);
+          ended = true;
+        } else if (this.mapper.map(r.value, out)) {
+          this.mapper.finish(out);
+          ended = true;
+        }
+      }
+      clean = true;
+      yield { type: 'done' };
+    } catch (e) {
+      throw this.classify(e);
+    } finally {
+      this.release(clean);
+    }
+  }
+
+  /**
+   * The next frame. While priming, the first-byte clock started with the request keeps running
+   * (it bounds request → first answer frame as a whole); afterwards the idle clock counts only
+   * while we wait on grok.com, not while the consumer is busy.
+   */
+  private async next(): Promise<IteratorResult<unknown>> {
+    if (!this.primed) return this.frames!.next();
+    this.watchdog.arm(this.t.idleMs);
+    try {
+      return await this.frames!.next();
+    } finally {
+      this.watchdog.disarm();
+    }
+  }
+
+  private classify(e: unknown): UpstreamError {
+    if (this.signal.aborted) return upstreamErrors.aborted();
+    if (this.timedOut) return this.timeoutError();
+    return classifyNetwork(e);
+  }
+
+  private timeoutError(): UpstreamError {
+    return this.primed
+      ? upstreamErrors.timeout(`no data for ${this.t.idleMs / 1000} s; timeout.idle_sec`)
+      : upstreamErrors.timeout(`no answer within ${this.t.firstByteMs / 1000} s; timeout.first_byte_sec`);
+  }
+
+  /** Releases the body once: drain after a clean end that left bytes unread, destroy otherwise. */
+  private release(clean: boolean): void {
+    if (this.released) return;
+    this.released = true;
+    this.watchdog.stop();
+    this.signal.removeEventListener('abort', this.onClientAbort);
+    const { body, stream, frames } = this;
+    if (!body) return;
+    if (clean && frames && !body.readableEnded && !body.destroyed) {
+      // Ended by a marker with the response still open: read what is left (bounded in time) so
+      // undici can reuse the socket instead of paying a new TLS handshake for the next turn.
+      const deadline = setTimeout(() => stream?.destroy(), DRAIN_MS);
+      void (async () => {
+        try {
+          while (!(await frames.next()).done);
+        } catch {
+          // whatever arrives after the end does not matter
+        } finally {
+          clearTimeout(deadline);
+          stream?.destroy();
+        }
+      })();
+      return;
+    }
+    stream?.destroy();
+    body.destroy();
+  }
+}
+
+/** A bounded, decoded prefix of an error body for the classifier ('' if it cannot be decoded). */
+async function errorText(body: Readable, encoding: string | string[] | undefined): Promise<string> {
+  let stream: Readable;
+  try {
+    stream = decodeBody(body, encoding);
+  } catch {
+    return '';
+  }
+  return readBounded(stream);
+}
