@@ -3,12 +3,51 @@ import type { ModelSpec } from './models.js';
 /** Roles after normalisation (`developer` → `system`, legacy `function` → `tool`). */
 export type NeutralRole = 'system' | 'user' | 'assistant' | 'tool';
 
+/** A client-declared function tool (OpenAI function, Responses function, Anthropic tool). */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments. */
+  parameters?: Record<string, unknown>;
+}
+
+/** `auto`: model decides; `none`: never call; `required`: must call one; `{name}`: must call that one. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+/** A function call, from the model or replayed from the history. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** Compact JSON text of the arguments. */
+  arguments: string;
+}
+
+/** Bytes a client attached (image, audio, document), already fetched/decoded and checked. */
+export interface Attachment {
+  kind: 'image' | 'audio' | 'file';
+  mime: string;
+  name: string;
+  data: Buffer;
+}
+
 export interface NeutralMessage {
   role: NeutralRole;
   /** The message's text parts, in order. */
   parts: string[];
   /** For `tool` messages: the call this result answers. */
   toolCallId?: string;
+  /** For `assistant` messages: the calls it made (replayed so agent loops keep their history). */
+  toolCalls?: ToolCall[];
+  /** Attachments of this message, uploaded upstream before the turn. */
+  attachments?: Attachment[];
+}
+
+/** Emulated output constraints, enforced by the proxy because the upstream has no such knobs. */
+export interface OutputLimits {
+  /** Stop sequences: the output is cut before the first one, `finish_reason: "stop"`. */
+  stop?: string[];
+  /** Maximum completion tokens: the output is cut there, `finish_reason: "length"`. */
+  maxTokens?: number;
 }
 
 /** What to generate, independent of the public API it was asked through. */
@@ -18,4 +57,8 @@ export interface ChatIntent {
   messages: NeutralMessage[];
   /** Whether reasoning is wanted (request field, else config default). */
   thinking: boolean;
+  /** Client tools; absent or empty = none. */
+  tools?: ToolSpec[];
+  toolChoice?: ToolChoice;
+  limits?: OutputLimits;
 }
