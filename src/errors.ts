@@ -38,6 +38,14 @@ export class AppError extends Error {
 
 export type Disposition = 'retry-other' | 'retry-same' | 'fail';
 
+/** The envelope type for an upstream failure's client status (API.md §6). */
+function upstreamErrorType(status: number): ErrorType {
+  if (status === 429) return 'rate_limit_error';
+  if (status === 403) return 'permission_error';
+  if (status >= 400 && status < 500) return 'invalid_request_error';
+  return 'upstream_error';
+}
+
 /**
  * An upstream failure after classification (see upstream/grok/classify.ts): what the client
  * should see if no retry helps, whether to retry, and what it says about the account.
@@ -53,7 +61,7 @@ export class UpstreamError extends AppError {
     /** HTTP status the upstream answered with (0 for network errors, 200 for in-band errors). */
     readonly upstreamStatus = 0,
   ) {
-    super(status, status === 504 || status === 502 ? 'upstream_error' : status === 429 ? 'rate_limit_error' : status === 403 ? 'permission_error' : 'upstream_error', code, message);
+    super(status, upstreamErrorType(status), code, message);
     this.name = 'UpstreamError';
   }
 }

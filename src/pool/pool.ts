@@ -69,11 +69,15 @@ export class AccountPool {
           'upstream attempt failed',
         );
         lastError = failure;
-        if (failure.disposition === 'fail' || Date.now() >= deadline) throw failure;
+        if (failure.disposition === 'fail') throw failure;
+        if (Date.now() >= deadline) break;
         if (failure.disposition === 'retry-other') tried.push(lease.accountId);
       }
     }
-    throw lastError ?? errors.internal();
+    if (!lastError) throw errors.internal();
+    // Every attempt was rate-limited: that is the pool being exhausted, with a known wait.
+    if (lastError.status === 429) throw errors.noAvailableTokens(Math.max(1, Math.ceil((lastError.retryAfterMs ?? 1000) / 1000)));
+    throw lastError;
   }
 
   /** The error for "no account could be leased", given what earlier attempts ran into. */

@@ -100,3 +100,14 @@ describe('AccountPool.acquire', () => {
     expect(accounts.every((a) => a.inFlight === 0 && a.failCount === 0 && a.status === 'active')).toBe(true);
   });
 });
+
+describe('AccountPool.acquire when every attempt is rate-limited', () => {
+  it('answers no_available_tokens with the upstream Retry-After', async () => {
+    config.retry.max_attempts = 2;
+    await store.importAccounts([{ token: 'a' }, { token: 'b' }, { token: 'c' }]);
+    const err = await pool.acquire(model, new AbortController().signal, async () => { throw rateLimited(45_000); }).catch((e) => e);
+    expect(err.code).toBe('no_available_tokens');
+    expect(err.status).toBe(429);
+    expect(err.retryAfterSec).toBe(45);
+  });
+});
