@@ -1,0 +1,125 @@
+import type { UpstreamEvent } from '../core/events.js';
+import type { ToolCall } from '../core/intent.js';
+import { toAppError } from '../errors.js';
+import { sseData } from '../http/sse.js';
+import { randomId } from '../lib/ids.js';
+import { addCitation, annotations, openAiToolCall, usage, type Citation } from './chat-collect.js';
+import type { ChatPlan } from './chat-completions.js';
+
+/** Interleaves several event streams, tagging each event with its source; `e` undefined = that source ended. */
+export async function* mergeIndexed<T>(sources: readonly AsyncIterable<T>[]): AsyncGenerator<{ i: number; e?: T }> {
+  const its = sources.map((s) => s[Symbol.asyncIterator]());
+  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>();
+  const pull = (i: number) => {
+    const p = its[i]!.next().then((r) => ({ i, r }));
+    p.catch(() => {}); // a source failing while another is being awaited is not unhandled
+    pending.set(i, p);
+  };
+  its.forEach((_, i) => pull(i));
+  try {
+    while (pending.size) {
+      const { i, r } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(i);
+        yield { i };
+        continue;
+      }
+      pull(i);
+      yield { i, e: r.value };
+    }
+  } finally {
+    // Closing the others (error or client gone) must not wait for them: fire and forget.
+    for (const i of pending.keys()) void Promise.resolve(its[i]!.return?.()).catch(() => {});
+  }
+}
+
+interface ChoiceState {
+  text: string;
+  reasoning: string;
+  thinkOpen: boolean;
+  citations: Citation[];
+  calls: ToolCall[];
+  roleSent: boolean;
+  reason: 'stop' | 'length' | 'tool_calls';
+}
+
+/**
+ * Maps generations to `chat.completion.chunk` SSE events: per choice a role chunk, reasoning and
+ * content deltas, one delta per tool call (index, id, type, function), a finish chunk; then the
+ * usage chunk when asked for, and `[DONE]`. With n > 1 the choices interleave, each chunk
+ * carrying its `index`. With client tools the role chunk waits for the first output so an answer
+ * that is only calls starts with `content: null`. A failure after the first byte becomes a final
+ * `data: {"error": …}` event followed by `[DONE]`, so no client hangs.
+ */
+export async function* streamChat(
+  plan: ChatPlan,
+  sources: AsyncIterable<UpstreamEvent> | readonly AsyncIterable<UpstreamEvent>[],
+): AsyncGenerator<string> {
+  const list = Array.isArray(sources) ? (sources as readonly AsyncIterable<UpstreamEvent>[]) : [sources as AsyncIterable<UpstreamEvent>];
+  const id = randomId('chatcmpl-');
+  const created = Math.floor(Date.now() / 1000);
+  const model = plan.intent.model.id;
+  const withUsage = plan.includeUsage;
+  const chunk = (index: number, delta: Record<string, unknown>, finish: string | null = null) => {
+    const c: Record<string, unknown> = { id, object: 'chat.completion.chunk', created, model, choices: [{ index, delta, logprobs: null, finish_reason: finish }] };
+    if (withUsage) c.usage = null;
+    return sseData(c);
+  };
+  const thinkTags = plan.reasoningFormat === 'think_tags';
+  const deferRole = !!plan.intent.tools?.length;
+  const states: ChoiceState[] = list.map(() => ({ text: '', reasoning: '', thinkOpen: false, citations: [], calls: [], roleSent: false, reason: 'stop' }));
+  /** Adds the role to a choice's first delta. */
+  const first = (st: ChoiceState, delta: Record<string, unknown>) => {
+    if (st.roleSent) return delta;
+    st.roleSent = true;
+    return { role: 'assistant', ...delta };
+  };
+  if (!deferRole) {
+    for (let i = 0; i < states.length; i++) {
+      states[i]!.roleSent = true;
+      yield chunk(i, { role: 'assistant', content: '' });
+    }
+  }
+  try {
+    for await (const { i, e } of mergeIndexed(list)) {
+      const st = states[i]!;
+      if (!e) {
+        const ann = annotations(st.text, st.citations);
+        yield chunk(i, first(st, ann.length ? { annotations: ann } : st.roleSent ? {} : { content: '' }), st.reason);
+      } else if (e.type === 'reasoning') {
+        st.reasoning += e.text;
+        if (!plan.intent.thinking || st.text || st.calls.length) continue; // reasoning after the answer started is not streamed
+        if (thinkTags) {
+          yield chunk(i, first(st, { content: (st.thinkOpen ? '' : '<think>\n') + e.text }));
+          st.thinkOpen = true;
+        } else {
+          yield chunk(i, first(st, { reasoning_content: e.text }));
+        }
+      } else if (e.type === 'text') {
+        if (!e.text) continue;
+        const prefix = st.thinkOpen && !st.text ? '\n</think>\n' : '';
+        st.text += e.text;
+        yield chunk(i, first(st, { content: prefix + e.text }));
+      } else if (e.type === 'tool_call') {
+        if (plan.singleToolCall && st.calls.length) continue;
+        const index = st.calls.length;
+        st.calls.push(e.call);
+        const delta = { tool_calls: [{ index, ...openAiToolCall(e.call) }] };
+        yield chunk(i, st.roleSent ? delta : first(st, { content: null, ...delta }));
+      } else if (e.type === 'citation') {
+        addCitation(st.citations, e);
+      } else if (e.type === 'done' && e.reason) {
+        st.reason = e.reason;
+      }
+    }
+  } catch (err) {
+    yield sseData(toAppError(err).toBody());
+    yield sseData('[DONE]');
+    return;
+  }
+  if (withUsage) {
+    const turns = states.map((s) => ({ text: s.text, reasoning: s.reasoning, toolCalls: s.calls }));
+    yield sseData({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(plan, turns) });
+  }
+  yield sseData('[DONE]');
+}
