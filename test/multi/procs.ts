@@ -1,0 +1,145 @@
+/** Child processes for the multi-instance tests: server instances and a private redis-server. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const ADMIN = 'multi-admin';
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+export interface Proc {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+  admin(method: string, path: string, body?: unknown): Promise<Response>;
+  kill(): Promise<void>;
+}
+
+const tracked: { child?: ChildProcess; dir?: string }[] = [];
+
+/** Kills every process started here and removes their temp dirs. */
+export async function cleanupAll(): Promise<void> {
+  for (const t of tracked.splice(0)) {
+    const c = t.child;
+    if (c && c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGKILL');
+      await new Promise((r) => c.once('exit', r));
+    }
+    if (t.dir) rmSync(t.dir, { recursive: true, force: true });
+  }
+}
+
+async function waitHealthy(url: string, child: ChildProcess, out: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${out()}`);
+    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return;
+    if (Date.now() > deadline) throw new Error(`server did not start: ${out()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts src/server.ts with its own DATA_DIR holding `toml` as config.toml, and waits for /health. */
+export async function startServer(env: Record<string, string>, toml = ''): Promise<Proc> {
+  const dir = mkdtempSync(join(tmpdir(), 'g2a-multi-'));
+  writeFileSync(join(dir, 'config.toml'), toml);
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', SERVER_HOST: '127.0.0.1', SERVER_PORT: String(port), DATA_DIR: dir, APP_KEY: ADMIN, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  tracked.push({ child, dir });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url, child, () => out);
+  return {
+    child,
+    url,
+    output: () => out,
+    exited,
+    admin: (method, path, body) =>
+      fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    async kill() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface RedisProc {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** A private redis-server (never the shared one): AOF in a temp dir, so a kill -9 and restart keeps the data. */
+export async function privateRedis(): Promise<RedisProc> {
+  const dir = mkdtempSync(join(tmpdir(), 'g2a-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const self: RedisProc = {
+    url: `redis://127.0.0.1:${port}/0`,
+    port,
+    async start() {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      tracked.push({ child });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('Ready to accept connections')) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async kill() {
+      const c = child!;
+      c.kill('SIGKILL');
+      if (c.exitCode === null && c.signalCode === null) await new Promise((r) => c.once('exit', r));
+    },
+  };
+  tracked.push({ dir });
+  await self.start();
+  return self;
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `ms`). */
+export async function until<T>(fn: () => Promise<T>, ms = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** One chat completion request; streams are read to the end. */
+export async function chat(url: string, prompt: string, stream = true): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'grok-3', stream, messages: [{ role: 'user', content: prompt }] }),
+  });
+  return { status: res.status, body: await res.text() };
+}
