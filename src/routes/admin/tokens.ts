@@ -76,6 +76,8 @@ export function registerTokenRoutes(app: FastifyInstance, services: Services): v
     }
     const { added, skipped } = await store.importAccounts(items);
     req.log.info({ added: added.length, skipped, invalid }, 'accounts imported');
+    // Quotas and the real tier come from grok.com; in the background, so the import answers at once.
+    if (added.length > 0 && services.config().token.sync_on_import) void services.quotaSync.syncMany(added.map((a) => a.id));
     return { added: added.length, skipped, invalid, ids: added.map((a) => a.id) };
   });
 

@@ -1,0 +1,128 @@
+// Accounts: import (paste or upload), filters, quota bars per mode, bulk actions, tags and notes.
+import { api } from './api.js';
+import { clear, fmtNum, formDialog, h, rel, splitList, toast } from './dom.js';
+
+const filters = { status: '', tier: '', tag: '' };
+
+function quotaBars(quotas) {
+  const modes = Object.entries(quotas);
+  if (!modes.length) return h('span', { class: 'muted small' }, 'not synced yet');
+  return h('div', { class: 'quota' }, modes.map(([mode, q]) => {
+    const ratio = q.total ? q.remaining / q.total : 0;
+    const cls = q.remaining === 0 ? 'empty' : ratio < 0.25 ? 'low' : '';
+    const reset = q.reset_at ? `resets ${rel(q.reset_at)} (${new Date(q.reset_at).toLocaleString()})` : 'reset time unknown';
+    return h('div', { class: 'q', title: `${mode}: ${q.remaining} of ${q.total} left, ${reset}` },
+      h('span', {}, mode),
+      h('div', { class: 'bar' }, h('i', { class: cls, style: { width: `${Math.round(ratio * 100)}%` } })),
+      h('span', { class: 'small muted' }, `${q.remaining}/${q.total}`));
+  }));
+}
+
+export async function render(main) {
+  const result = h('div', { class: 'small', id: 'import-result' });
+  const textarea = h('textarea', { id: 'import-tokens', rows: 4, placeholder: 'One SSO token per line (sso=… or a whole cookie string also works)' });
+  const file = h('input', { type: 'file', accept: '.txt,.csv,text/plain', onchange: async () => {
+    const f = file.files[0];
+    if (f) textarea.value = (textarea.value ? `${textarea.value}\n` : '') + (await f.text());
+  } });
+  const tier = h('select', { id: 'import-tier' }, h('option', { value: '' }, 'tier: detect (basic)'), ['basic', 'super', 'heavy'].map((t) => h('option', { value: t }, t)));
+  const tags = h('input', { id: 'import-tags', placeholder: 'tags, comma-separated' });
+  const importButton = h('button', { class: 'primary', id: 'import-button', onclick: async () => {
+    if (!textarea.value.trim()) return toast('Paste at least one token first.', 'error');
+    importButton.disabled = true;
+    try {
+      const body = { tokens: textarea.value, ...(tier.value ? { tier: tier.value } : {}), ...(splitList(tags.value).length ? { tags: splitList(tags.value) } : {}) };
+      const r = await api('POST', '/admin/api/tokens', body);
+      result.textContent = `Imported: ${r.added} added, ${r.skipped} already present (skipped), ${r.invalid} not a token.`;
+      textarea.value = '';
+      await load();
+    } catch (e) {
+      result.textContent = e.message;
+    } finally {
+      importButton.disabled = false;
+    }
+  } }, 'Import');
+
+  const selected = new Set();
+  const list = h('div', {});
+  const count = h('span', { class: 'muted small' });
+  const selectEl = (name, options) => h('select', { onchange: (e) => { filters[name] = e.target.value; load(); }, value: filters[name] },
+    h('option', { value: '' }, `${name}: all`), options.map((o) => h('option', { value: o }, o)));
+  const tagFilter = h('input', { placeholder: 'tag', value: filters.tag, onchange: (e) => { filters.tag = e.target.value.trim(); load(); } });
+
+  const bulk = async (label, fn) => {
+    const ids = [...selected];
+    try {
+      const r = await fn(ids);
+      toast(`${label}: done${r && typeof r === 'object' ? ` (${summary(r)})` : ''}`);
+      await load();
+    } catch (e) {
+      toast(e.missingRoute ? `${label} is not available in this build.` : e.message, 'error');
+    }
+  };
+  const needSel = (fn) => () => (selected.size ? fn() : toast('Select accounts first (the checkbox column).', 'error'));
+  const patchAll = (ids, patch) => Promise.all(ids.map((id) => api('PATCH', `/admin/api/tokens/${encodeURIComponent(id)}`, patch))).then(() => ({ updated: ids.length }));
+  const actions = h('div', { class: 'row' },
+    h('button', { onclick: () => bulk('Quota refresh', (ids) => api('POST', '/admin/api/tokens/refresh', ids.length ? { ids } : {})) }, 'Refresh quotas'),
+    h('button', { onclick: needSel(() => bulk('Enable', (ids) => patchAll(ids, { status: 'active' }))) }, 'Enable'),
+    h('button', { onclick: needSel(() => bulk('Disable', (ids) => patchAll(ids, { status: 'disabled' }))) }, 'Disable'),
+    h('button', { onclick: () => bulk('NSFW enablement', (ids) => api('POST', '/admin/api/tokens/nsfw', ids.length ? { ids } : {})) }, 'Enable NSFW'),
+    h('button', { class: 'danger', onclick: needSel(() => confirm(`Delete ${selected.size} account(s)? This cannot be undone.`) && bulk('Delete', (ids) => api('DELETE', '/admin/api/tokens', { ids }))) }, 'Delete'),
+    h('span', { class: 'muted small' }, 'Refresh and NSFW act on the selection, or on every account when nothing is selected.'));
+
+  async function edit(a) {
+    const v = await formDialog(`Account ${a.token}`, [
+      { name: 'tags', label: 'Tags', value: a.tags.join(', '), help: 'Comma-separated. API keys can be limited to accounts with given tags.' },
+      { name: 'note', label: 'Note', value: a.note, type: 'textarea' },
+    ]);
+    if (!v) return;
+    try {
+      await api('PATCH', `/admin/api/tokens/${encodeURIComponent(a.id)}`, { tags: splitList(v.tags), note: v.note });
+      toast('Saved.');
+      await load();
+    } catch (e) { toast(e.message, 'error'); }
+  }
+
+  async function load() {
+    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
+    const { tokens } = await api('GET', `/admin/api/tokens${q.size ? `?${q}` : ''}`);
+    for (const id of [...selected]) if (!tokens.some((t) => t.id === id)) selected.delete(id);
+    count.textContent = `${tokens.length} account(s)`;
+    const all = h('input', { type: 'checkbox', 'aria-label': 'select all', checked: tokens.length > 0 && selected.size === tokens.length, onchange: (e) => {
+      for (const t of tokens) e.target.checked ? selected.add(t.id) : selected.delete(t.id);
+      load();
+    } });
+    clear(list, tokens.length === 0
+      ? h('p', { class: 'muted' }, 'No accounts match. Import SSO tokens above.')
+      : h('div', { class: 'table-wrap' }, h('table', { id: 'accounts-table' },
+        h('thead', {}, h('tr', {}, h('th', {}, all), ['Token', 'Tier', 'Status', 'Quota', 'Tags / note', 'Used', 'Last used', ''].map((t) => h('th', {}, t)))),
+        h('tbody', {}, tokens.map((a) => h('tr', { 'data-id': a.id },
+          h('td', {}, h('input', { type: 'checkbox', checked: selected.has(a.id), onchange: (e) => (e.target.checked ? selected.add(a.id) : selected.delete(a.id)) })),
+          h('td', {}, h('div', { class: 'mono' }, a.token), h('div', { class: 'muted small mono' }, a.id)),
+          h('td', {}, a.tier),
+          h('td', {}, h('span', { class: `badge ${a.status}` }, a.status),
+            a.cooling_until ? h('div', { class: 'small muted' }, `until ${rel(a.cooling_until)}`) : null,
+            a.last_error ? h('div', { class: 'small muted', title: a.last_error }, a.last_error.slice(0, 40)) : null),
+          h('td', {}, quotaBars(a.quotas)),
+          h('td', {}, a.tags.map((t) => h('span', { class: 'tag' }, t)), a.note ? h('div', { class: 'small muted' }, a.note) : null),
+          h('td', {}, `${fmtNum(a.use_count)} ok`, h('div', { class: 'small muted' }, `${fmtNum(a.fail_count)} failed, ${a.in_flight} now`)),
+          h('td', { class: 'small' }, rel(a.last_used_at)),
+          h('td', {}, h('button', { class: 'ghost', onclick: () => edit(a) }, 'Edit'))))))));
+  }
+
+  clear(main,
+    h('h1', {}, 'Accounts'),
+    h('section', { class: 'panel' }, h('h2', {}, 'Import grok.com accounts'),
+      h('p', { class: 'muted small' }, 'Paste SSO tokens (the sso cookie of grok.com), or upload a text file with one per line. Duplicates are skipped.'),
+      textarea, h('div', { class: 'row', style: { marginTop: '8px' } }, file, tier, tags, importButton), result),
+    h('section', { class: 'panel' },
+      h('div', { class: 'row' }, selectEl('status', ['active', 'cooling', 'invalid', 'disabled']), selectEl('tier', ['basic', 'super', 'heavy']), tagFilter, count),
+      h('div', { style: { margin: '10px 0' } }, actions), list));
+  await load();
+  const timer = setInterval(() => load().catch(() => {}), 15_000);
+  return () => clearInterval(timer);
+}
+
+function summary(r) {
+  return Object.entries(r).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${v}`).join(', ') || 'ok';
+}

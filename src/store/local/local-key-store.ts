@@ -1,0 +1,142 @@
+/**
+ * Client keys for the single-process deployment: a Map in memory, persisted to
+ * `<dataDir>/keys.json` with an atomic write. Operator changes (create, update, revoke) resolve
+ * once durable; request counters and last-used times are written with a short debounce (a
+ * crash loses at most the last second of counting, never a key).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeStaleTemps, writeFileAtomic } from '../../lib/atomic-write.js';
+import {
+  RPD_WINDOW_MS,
+  RPM_WINDOW_MS,
+  type ClientKey,
+  type ClientKeyPatch,
+  type HitResult,
+  type KeyStore,
+  type NewClientKey,
+  type RateLimits,
+} from '../keys.js';
+import { StateWriter } from './state-writer.js';
+
+/** One rate window: opened at `start`, `count` requests in it. */
+interface Window {
+  start: number;
+  count: number;
+}
+interface Counters {
+  rpm: Window;
+  rpd: Window;
+}
+
+export const KEYS_FILE_NAME = 'keys.json';
+
+export class LocalKeyStore implements KeyStore {
+  readonly file: string;
+  private readonly keys = new Map<string, ClientKey>();
+  private readonly byHash = new Map<string, string>();
+  private readonly counters = new Map<string, Counters>();
+  private readonly writer: StateWriter;
+
+  constructor(opts: { dataDir: string; flushDelayMs?: number; onFlushError?: (err: unknown) => void }) {
+    this.file = join(opts.dataDir, KEYS_FILE_NAME);
+    this.writer = new StateWriter(() => writeFileAtomic(this.file, this.serialize()), {
+      delayMs: opts.flushDelayMs ?? 1000,
+      onError: opts.onFlushError,
+    });
+  }
+
+  async init(): Promise<void> {
+    await removeStaleTemps(this.file).catch(() => 0);
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    let data: { keys?: ClientKey[]; counters?: Record<string, Counters> };
+    try {
+      data = JSON.parse(text) as typeof data;
+    } catch {
+      throw new Error(`${this.file} is not valid JSON; restore it from a backup or remove it (every client key would be lost)`);
+    }
+    for (const k of data.keys ?? []) {
+      this.keys.set(k.id, k);
+      this.byHash.set(k.hash, k.id);
+    }
+    for (const [id, c] of Object.entries(data.counters ?? {})) if (this.keys.has(id)) this.counters.set(id, c);
+  }
+
+  async close(): Promise<void> {
+    await this.writer.drain();
+  }
+
+  private serialize(): string {
+    return JSON.stringify({ version: 1, keys: [...this.keys.values()], counters: Object.fromEntries(this.counters) });
+  }
+
+  async create(input: NewClientKey): Promise<ClientKey> {
+    const key: ClientKey = { ...input, id: `key_${randomBytes(8).toString('hex')}`, createdAt: Date.now(), lastUsedAt: null };
+    this.keys.set(key.id, key);
+    this.byHash.set(key.hash, key.id);
+    await this.writer.flush();
+    return { ...key };
+  }
+
+  async list(): Promise<ClientKey[]> {
+    return [...this.keys.values()].map((k) => ({ ...k }));
+  }
+
+  async get(id: string): Promise<ClientKey | null> {
+    const k = this.keys.get(id);
+    return k ? { ...k } : null;
+  }
+
+  async findByHash(hash: string): Promise<ClientKey | null> {
+    const id = this.byHash.get(hash);
+    return id ? this.get(id) : null;
+  }
+
+  async update(id: string, patch: ClientKeyPatch): Promise<ClientKey | null> {
+    const k = this.keys.get(id);
+    if (!k) return null;
+    const next = { ...k, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as ClientKey;
+    this.keys.set(id, next);
+    // New limits start from fresh windows, so raising a limit takes effect at once.
+    if (patch.rpm !== undefined || patch.rpd !== undefined) this.counters.delete(id);
+    await this.writer.flush();
+    return { ...next };
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    const k = this.keys.get(id);
+    if (!k) return false;
+    this.keys.delete(id);
+    this.byHash.delete(k.hash);
+    this.counters.delete(id);
+    await this.writer.flush();
+    return true;
+  }
+
+  async count(): Promise<number> {
+    return this.keys.size;
+  }
+
+  async hit(id: string, limits: RateLimits, now = Date.now()): Promise<HitResult> {
+    const k = this.keys.get(id);
+    if (!k) return { ok: true };
+    const c = this.counters.get(id) ?? { rpm: { start: now, count: 0 }, rpd: { start: now, count: 0 } };
+    if (now - c.rpm.start >= RPM_WINDOW_MS) c.rpm = { start: now, count: 0 };
+    if (now - c.rpd.start >= RPD_WINDOW_MS) c.rpd = { start: now, count: 0 };
+    if (limits.rpm !== null && c.rpm.count >= limits.rpm) return { ok: false, limit: 'rpm', retryAfterMs: c.rpm.start + RPM_WINDOW_MS - now };
+    if (limits.rpd !== null && c.rpd.count >= limits.rpd) return { ok: false, limit: 'rpd', retryAfterMs: c.rpd.start + RPD_WINDOW_MS - now };
+    c.rpm.count++;
+    c.rpd.count++;
+    this.counters.set(id, c);
+    k.lastUsedAt = now;
+    this.writer.markDirty();
+    return { ok: true };
+  }
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KeyStore, NewClientKey } from '../../src/store/keys.js';
+import { LocalKeyStore } from '../../src/store/local/local-key-store.js';
+import { RedisKeyStore } from '../../src/store/redis/redis-key-store.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
+import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
+
+let n = 0;
+const newKey = (over: Partial<NewClientKey> = {}): NewClientKey => ({
+  name: `k${++n}`, hash: `digest-${n}-${Math.random()}`, hint: 'sk-g2a-…', enabled: true, expiresAt: null, models: null, rpm: null, rpd: null, tags: [], ...over,
+});
+
+/** The same behaviour from both implementations; `twin` is a second handle on the same data. */
+function contract(name: string, open: () => Promise<{ a: KeyStore; twin: KeyStore }>) {
+  describe(`${name} key store`, () => {
+    let a: KeyStore;
+    let twin: KeyStore;
+    beforeAll(async () => ({ a, twin } = await open()));
+
+    it('creates, finds by digest, lists, updates and revokes', async () => {
+      const k = await a.create(newKey({ models: ['grok-3'], tags: [] }));
+      expect(await twin.findByHash(k.hash)).toMatchObject({ id: k.id, name: k.name, models: ['grok-3'], tags: [], expiresAt: null, lastUsedAt: null });
+      expect((await twin.list()).some((x) => x.id === k.id)).toBe(true);
+      const updated = await twin.update(k.id, { enabled: false, rpm: 3, models: null });
+      expect(updated).toMatchObject({ enabled: false, rpm: 3, models: null, name: k.name });
+      expect(await a.update('key_missing', { rpm: 1 })).toBeNull();
+      expect(await a.revoke(k.id)).toBe(true);
+      expect(await twin.findByHash(k.hash)).toBeNull();
+      expect(await twin.revoke(k.id)).toBe(false);
+    });
+
+    it('shares rate windows: the third request in a minute of rpm 2 is refused until the window ends', async () => {
+      const k = await a.create(newKey());
+      const limits = { rpm: 2, rpd: null };
+      expect((await a.hit(k.id, limits)).ok).toBe(true);
+      expect((await twin.hit(k.id, limits)).ok).toBe(true);
+      const refused = await a.hit(k.id, limits);
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) {
+        expect(refused.limit).toBe('rpm');
+        expect(refused.retryAfterMs).toBeGreaterThan(55_000);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
+      }
+      expect((await twin.get(k.id))!.lastUsedAt).not.toBeNull();
+      // A new limit opens fresh windows.
+      await a.update(k.id, { rpm: 10 });
+      expect((await twin.hit(k.id, { rpm: 10, rpd: 1 })).ok).toBe(true);
+      const daily = await a.hit(k.id, { rpm: 10, rpd: 1 });
+      expect(daily.ok === false && daily.limit === 'rpd' && daily.retryAfterMs > 86_000_000).toBe(true);
+    });
+
+    it('counts concurrent hits exactly', async () => {
+      const k = await a.create(newKey());
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : twin).hit(k.id, { rpm: 7, rpd: null })));
+      expect(results.filter((r) => r.ok)).toHaveLength(7);
+    });
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'g2a-keys-contract-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+contract('local', async () => {
+  const a = new LocalKeyStore({ dataDir: dir });
+  await a.init();
+  return { a, twin: a };
+});
+
+const prefix = uniquePrefix('keys');
+const redisStores: RedisStore[] = [];
+afterAll(async () => {
+  for (const s of redisStores) await s.close();
+  await dropPrefix(TEST_REDIS_URL, prefix);
+});
+contract('redis', async () => {
+  await assertRedisUp();
+  const open = async () => {
+    const s = new RedisStore({ url: TEST_REDIS_URL, prefix });
+    await s.init();
+    redisStores.push(s);
+    return new RedisKeyStore(s.client, s.keys, s.label);
+  };
+  return { a: await open(), twin: await open() };
+});
