@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: the proxy's added latency, throughput and memory, side by side with talking to
+ * the upstream directly (the floor) and with @portkey-ai/gateway (the peer). See bench/README.md.
+ * Scale: BENCH_QUICK=1 (about a minute) or the full run (within 10 minutes on 2 cores).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { cpuMs, killAll, rssKb } from './procs.js';
+import { printSummary, writeResults, type BenchResults, type HoldResult, type RunRecord, type SoakResult } from './report.js';
+import { profileMarkdown, summarizeProfile } from './profile-summary.js';
+import { LoadGen, startFake, startPeer, startProxy, targets, type Target } from './stack.js';
+import { expectedAnswer, sanityCheck } from './sanity.js';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const env = process.env;
+const quick = ['1', 'true', 'yes'].includes((env.BENCH_QUICK ?? '').toLowerCase());
+const num = (name: string, full: number, q: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : quick ? q : full);
+
+export const scale = {
+  quick,
+  durationSec: num('BENCH_DURATION_SEC', 8, 2),
+  warmupSec: num('BENCH_WARMUP_SEC', 1, 0.5),
+  concurrency: (env.BENCH_CONCURRENCY ?? '1,64,512').split(',').map(Number),
+  smallTokens: num('BENCH_SMALL_TOKENS', 20, 20),
+  streamTokens: num('BENCH_STREAM_TOKENS', 200, 200),
+  holdStreams: num('BENCH_HOLD_STREAMS', 1000, 200),
+  soakRequests: num('BENCH_SOAK_REQUESTS', 100_000, 5_000),
+  accounts: num('BENCH_ACCOUNTS', 16, 16),
+  peer: env.BENCH_PEER !== '0',
+  /** Which targets and phases to run (for focused profiling): e.g. BENCH_TARGETS=proxy BENCH_PHASES=runs. */
+  targets: (env.BENCH_TARGETS ?? 'direct,proxy,peer').split(','),
+  phases: (env.BENCH_PHASES ?? 'runs,hold,soak').split(','),
+  profile: ['1', 'true', 'yes'].includes((env.BENCH_PROFILE ?? '').toLowerCase()),
+};
+
+const body = (stream: boolean) => JSON.stringify({ model: 'grok-3', messages: [{ role: 'user', content: 'Say hello in a few words.' }], stream });
+const EXPECT = { json: ['"finish_reason":"stop"'], sse: ['data: [DONE]'] };
+
+async function configureFake(fakeUrl: string, tokens: number, delayMs: number): Promise<void> {
+  const res = await fetch(`${fakeUrl}/__bench/config`, { method: 'PUT', body: JSON.stringify({ tokens, delayMs }) });
+  if (res.status !== 200) throw new Error(`fake: bench config refused: ${await res.text()}`);
+}
+
+async function fakeOpen(fakeUrl: string): Promise<number> {
+  return ((await (await fetch(`${fakeUrl}/__bench/state`)).json()) as { open: number }).open;
+}
+
+/**
+ * Waits until no request reaches the fake for 500 ms and no stream is open: an overloaded server
+ * may still be working off requests whose clients left, which must not leak into the next run.
+ */
+async function quiesce(fakeUrl: string, maxMs = 30_000): Promise<void> {
+  const state = async () => (await (await fetch(`${fakeUrl}/__bench/state`)).json()) as { open: number; served: number };
+  const deadline = Date.now() + maxMs;
+  let last = await state();
+  while (Date.now() < deadline) {
+    await sleep(500);
+    const now = await state();
+    if (now.served === last.served && now.open === 0) return;
+    last = now;
+  }
+  process.stderr.write(`bench: WARNING: the fake was still busy after ${maxMs} ms (open ${last.open})\n`);
+}
+
+function build(): void {
+  if (env.BENCH_NO_BUILD === '1' && existsSync(join(root, 'dist/src/server.js'))) return;
+  process.stderr.write('bench: building the proxy (tsc -p tsconfig.build.json)…\n');
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    // tsc still emits on type errors; a half-finished change elsewhere in the tree should not block a benchmark.
+    if (!existsSync(join(root, 'dist/src/server.js'))) throw new Error('build failed and dist/src/server.js does not exist');
+    process.stderr.write('bench: WARNING: the build reported type errors; benchmarking what it emitted\n');
+  }
+}
+
+async function measure(lg: LoadGen, t: Target, scenario: string, stream: boolean, connections: number, fakeUrl: string): Promise<RunRecord> {
+  await quiesce(fakeUrl);
+  const job = { url: t.url, headers: t.headers, bodies: [body(stream)], connections, expect: stream ? EXPECT.sse : EXPECT.json, timeoutSec: 30 };
+  if (scale.warmupSec > 0) await lg.run({ ...job, durationSec: scale.warmupSec });
+  const cpu0 = cpuMs(t.pid);
+  const r = await lg.run({ ...job, durationSec: scale.durationSec });
+  const cpu = cpuMs(t.pid) - cpu0;
+  const rec: RunRecord = { scenario, target: t.name, stream, connections, ...r, cpuMsPerReq: r.ok ? cpu / r.ok : NaN, rssKb: rssKb(t.pid) };
+  const n = (v: number | null, d = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '–');
+  process.stderr.write(
+    `  ${scenario.padEnd(16)} ${t.name.padEnd(6)} ${n(r.rps, 0).padStart(6)} req/s  p50 ${n(r.latency.p50)} ms  p99 ${n(r.latency.p99)} ms` +
+      `${stream ? `  ttfb p50 ${n(r.ttfb.p50)} ms` : ''}  cpu ${n(rec.cpuMsPerReq, 3)} ms/req` +
+      `${r.errors + r.non2xx + r.mismatches ? `  ERRORS errors=${r.errors} non2xx=${r.non2xx} wrong-body=${r.mismatches}` : ''}\n`,
+  );
+  return rec;
+}
+
+/** N streams held open at once (long answers), RSS sampled once they all are. */
+async function hold(lg: LoadGen, t: Target, fakeUrl: string, n: number): Promise<HoldResult> {
+  const idleKb = rssKb(t.pid);
+  const done = lg.run({ url: t.url, headers: t.headers, bodies: [body(true)], connections: n, expect: EXPECT.sse, timeoutSec: 300, durationSec: 300, hold: true });
+  const deadline = Date.now() + 30_000;
+  let open = 0;
+  while (Date.now() < deadline && (open = await fakeOpen(fakeUrl)) < n) await sleep(200);
+  await sleep(1000); // let in-flight buffers settle
+  open = await fakeOpen(fakeUrl);
+  const underKb = rssKb(t.pid);
+  lg.stop();
+  const r = await done;
+  // Every upstream stream must end once its client went away.
+  const t0 = Date.now();
+  while ((await fakeOpen(fakeUrl)) > 0 && Date.now() - t0 < 10_000) await sleep(100);
+  const leftOpen = await fakeOpen(fakeUrl);
+  // A server that does not pass the abort on keeps pulling its streams; let them end before the next target.
+  while ((await fakeOpen(fakeUrl)) > 0 && Date.now() - t0 < 30_000) await sleep(200);
+  process.stderr.write(`  hold ${t.name.padEnd(6)} ${open}/${n} open, RSS ${idleKb} → ${underKb} KiB (${((underKb - idleKb) / Math.max(1, open)).toFixed(1)} KiB/stream), left open after abort: ${leftOpen}\n`);
+  return { target: t.name, streams: n, open, idleKb, underKb, perStreamKb: (underKb - idleKb) / Math.max(1, open), leftOpenAfterAbort: leftOpen, ttfb: r.ttfb };
+}
+
+async function soak(lg: LoadGen, t: Target, n: number): Promise<SoakResult> {
+  const beforeKb = rssKb(t.pid);
+  const cpu0 = cpuMs(t.pid);
+  const r = await lg.run({ url: t.url, headers: t.headers, bodies: [body(false), body(true)], connections: 64, amount: n, expect: [...EXPECT.json, ...EXPECT.sse], timeoutSec: 30 });
+  const cpu = cpuMs(t.pid) - cpu0;
+  const afterKb = rssKb(t.pid);
+  await sleep(2000);
+  const settledKb = rssKb(t.pid);
+  process.stderr.write(`  soak ${t.name.padEnd(6)} ${r.ok}/${n} ok, ${r.rps.toFixed(0)} req/s, RSS ${beforeKb} → ${afterKb} → ${settledKb} KiB (2 s later)\n`);
+  return { target: t.name, requests: n, ...r, cpuMsPerReq: r.ok ? cpu / r.ok : NaN, beforeKb, afterKb, settledKb };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  build();
+  const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 16);
+  const tmp = join(root, 'bench/results/tmp', stamp);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const profileDir = scale.profile ? join(tmp, 'profile') : null;
+
+  process.stderr.write(`bench: starting the fake grok.com, the proxy${scale.peer ? ', the peer' : ''} and the load generator…\n`);
+  const fake = await startFake(root);
+  const proxy = await startProxy({ root, dataDir: join(tmp, 'data'), fakeUrl: fake.url, accounts: scale.accounts, profileDir });
+  const peer = scale.peer ? await startPeer(root) : null;
+  const lg = await LoadGen.start(root);
+  const list = targets(fake.url, fake.child, proxy.url, proxy.child, peer?.url ?? null, peer?.child ?? null).filter((t) => scale.targets.includes(t.name));
+  await sleep(1000);
+  const restKb = Object.fromEntries(list.map((t) => [t.name, rssKb(t.pid)]));
+
+  const runs: RunRecord[] = [];
+  const holds: HoldResult[] = [];
+  const soaks: SoakResult[] = [];
+  try {
+    for (const [stream, tokens] of scale.phases.includes('runs') ? ([[false, scale.smallTokens], [true, scale.streamTokens]] as const) : []) {
+      await configureFake(fake.url, tokens, 0);
+      for (const t of list) await sanityCheck(t, stream, expectedAnswer(tokens));
+      for (const c of scale.concurrency) {
+        const scenario = `${stream ? `stream${tokens}` : `small${tokens}`}-c${c}`;
+        for (const t of list) runs.push(await measure(lg, t, scenario, stream, c, fake.url));
+      }
+    }
+    if (scale.phases.includes('hold')) {
+      // Long answers (a token every 50 ms for 20 s) so every stream stays open while we look.
+      await quiesce(fake.url);
+      await configureFake(fake.url, 400, 50);
+      for (const t of list) holds.push(await hold(lg, t, fake.url, scale.holdStreams));
+    }
+    await configureFake(fake.url, scale.smallTokens, 0);
+    if (scale.phases.includes('soak')) {
+      for (const t of list) {
+        await quiesce(fake.url);
+        soaks.push(await soak(lg, t, scale.soakRequests));
+      }
+    }
+  } finally {
+    lg.close();
+    // SIGTERM: the proxy drains and exits normally, which is when --cpu-prof writes its profile.
+    await proxy.child.stop(10_000);
+    await peer?.child.stop();
+    await fake.child.stop();
+    await killAll();
+  }
+
+  let profile: string | undefined;
+  const prof = profileDir && existsSync(profileDir) ? readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  if (profileDir && prof) profile = profileMarkdown(summarizeProfile(join(profileDir, prof)));
+
+  const results: BenchResults = { scale, restKb, runs, holds, soaks, profile, profileFile: prof && profileDir ? join(profileDir, prof) : undefined, wallSec: (Date.now() - started) / 1000 };
+  const files = writeResults(root, results);
+  printSummary(results, files);
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench: FAILED: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  await killAll();
+  process.exit(1);
+});
