@@ -17,6 +17,8 @@ ENV NODE_ENV=production \
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json config.defaults.toml ./
+# The admin console: static files served as they are (no build step).
+COPY admin-ui ./admin-ui
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -1,4 +1,5 @@
 import { buildApp } from './app.js';
+import { isPrimary, runPrimary } from './cluster.js';
 import { createRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { drainOnClose } from './http/drain.js';
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // SERVER_WORKERS > 1: this process only supervises; each worker runs the server below.
+  if (config.server.workers > 1 && isPrimary()) return runPrimary(config.server.workers, config.server.shutdown_grace_sec);
   const runtime = await createRuntime(config);
   const { services } = runtime;
   const log = services.log;
@@ -23,7 +26,7 @@ async function main(): Promise<void> {
     // Printed once, on the first start; it is stored under DATA_DIR and reused afterwards.
     process.stdout.write(`\n  Admin key generated (shown only now): ${services.appKey}\n  Log in at /admin or send it as a Bearer token to /admin/api/*.\n\n`);
   }
-  if (services.clientKeys.open) log.warn('no client API key configured: /v1 is open to anyone who can reach this port (set API_KEY)');
+  if (await services.clientKeys.isOpen()) log.warn('no client API key configured: /v1 is open to anyone who can reach this port (set API_KEY)');
   void warmTokenizer();
 
   const app = await buildApp(services);

@@ -1,7 +1,15 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { ClientKeys } from './http/auth.js';
+import type { MediaServices } from './media/services.js';
+import type { SettingsService } from './config/settings.js';
+import type { AccountSetup } from './pool/account-setup.js';
 import type { AccountPool } from './pool/pool.js';
+import type { QuotaSync } from './pool/quota-sync.js';
+import type { KeyStore } from './store/keys.js';
+import type { ResponseStore } from './store/responses.js';
+import type { Stats } from './stats/stats.js';
+import type { TaskStore } from './store/tasks.js';
 import type { Store } from './store/types.js';
 import type { ChatUpstream } from './upstream/types.js';
 
@@ -10,11 +18,27 @@ export interface Services {
   /** The current configuration; read per request, since runtime settings may change. */
   config: () => Config;
   store: Store;
+  /** Stored `/v1/responses` results (GET and `previous_response_id`). */
+  responses: ResponseStore;
   pool: AccountPool;
   chat: ChatUpstream;
+  /** Media cache, video task runner and the upstream dispatcher for media calls. */
+  media: MediaServices;
+  /** Video tasks (API.md §4.7), shared by every instance through the store. */
+  tasks: TaskStore;
   log: Logger;
   /** The admin password (from config, or generated and stored on first start). */
   appKey: string;
   /** Client API keys from config/env (store-managed keys add to these later). */
   clientKeys: ClientKeys;
+  /** Client keys managed in the admin console (limits, expiry, model allowlist). */
+  keys: KeyStore;
+  /** Usage figures and the recent-request log (admin console). */
+  stats: Stats;
+  /** Runtime settings: the source of `config()`, editable through the admin API. */
+  settings: SettingsService;
+  /** Quota windows and tiers from grok.com (import, schedule, admin refresh). */
+  quotaSync: QuotaSync;
+  /** NSFW enablement and other account setup calls. */
+  accountSetup: AccountSetup;
 }

@@ -10,7 +10,7 @@ export function catalogue(config: Config): Map<string, ModelSpec> {
     map = new Map(
       config.models.map((m) => [
         m.id,
-        { id: m.id, kind: m.kind, modes: m.modes, tier: m.tier, thinking: m.thinking, cost: m.cost, ownedBy: m.owned_by, created: m.created },
+        { id: m.id, kind: m.kind, modes: m.modes, tier: m.tier, thinking: m.thinking, cost: m.cost, ownedBy: m.owned_by, created: m.created, tags: m.tags },
       ]),
     );
     cache.set(config.models, map);

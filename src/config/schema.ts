@@ -23,6 +23,9 @@ const modelEntry = z
     cost: z.number().int().min(0).default(1),
     owned_by: z.string().default('xai'),
     created: z.number().int().default(1735689600),
+    /** Image models: "ws" (imagine WebSocket) or "chat" (conversations/new with the `Drawing:` prefix). */
+    image_path: z.enum(['ws', 'chat']).default('ws'),
+    tags: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
@@ -46,6 +49,7 @@ export const configSchema = z
           .transform((v) => v.toLowerCase())
           .pipe(z.enum(['debug', 'info', 'warn', 'error'])),
         requests: bool,
+        recent_requests: z.coerce.number().int().min(0).max(100_000),
       })
       .strict(),
     app: z
@@ -63,7 +67,8 @@ export const configSchema = z
       .object({
         base_url: httpUrl,
         assets_url: httpUrl,
-        chat_transport: z.enum(['rest']),
+        accounts_url: httpUrl,
+        chat_transport: z.enum(['ws', 'rest']),
         proxy_url: z.union([z.literal(''), z.string().regex(/^(https?|socks5h?):\/\//, 'must start with http://, https:// or socks5://')]),
         user_agent: z.string().min(1),
         cf_clearance: z.string(),
@@ -91,6 +96,10 @@ export const configSchema = z
         basic_modes: z.array(z.string()),
         super_modes: z.array(z.string()),
         heavy_modes: z.array(z.string()),
+        auto_refresh: bool,
+        sync_on_import: bool,
+        refresh_concurrency: z.coerce.number().int().min(1).max(100),
+        nsfw_concurrency: z.coerce.number().int().min(1).max(100),
       })
       .strict(),
     security: z
@@ -98,9 +107,26 @@ export const configSchema = z
         max_body_mb: positive,
         max_messages: z.coerce.number().int().min(1),
         cors_origins: commaList,
+        fetch_allowlist: commaList,
+        fetch_max_mb: positive,
+        fetch_timeout_sec: positive,
+        max_attachments: z.coerce.number().int().min(0).max(64),
       })
       .strict(),
     performance: z.object({ sse_keepalive_sec: positive }).strict(),
+    cache: z
+      .object({
+        image_limit_mb: z.coerce.number().min(0),
+        video_limit_mb: z.coerce.number().min(0),
+        evict_target_ratio: z.coerce.number().gt(0).max(1),
+        max_asset_mb: positive,
+      })
+      .strict(),
+    video: z
+      .object({ max_concurrent: z.coerce.number().int().min(1).max(100), task_ttl_hours: positive, generation_timeout_sec: positive })
+      .strict(),
+    image: z.object({ nsfw: bool, round_timeout_sec: positive }).strict(),
+    responses: z.object({ ttl_days: positive }).strict(),
     models: z.array(modelEntry).min(1),
   })
   .strict();

@@ -19,4 +19,9 @@ export type UpstreamEvent =
    * The turn finished. `reason` is `stop` unless an emulated limit cut it (`length`) or tool
    * calls ended it (`tool_calls`). Always the last event of a successful turn.
    */
-  | { type: 'done'; reason?: 'stop' | 'length' | 'tool_calls' };
+  | {
+      type: 'done';
+      reason?: 'stop' | 'length' | 'tool_calls';
+      /** The client stop sequence that cut the text, when that is why it stopped (Anthropic reports it). */
+      stopSequence?: string;
+    };

@@ -15,6 +15,8 @@ export interface ModelSpec {
   cost: number;
   ownedBy: string;
   created: number;
+  /** When non-empty, only accounts carrying one of these tags serve the model. */
+  tags?: string[];
 }
 
 export const TIER_RANK: Record<Tier, number> = { basic: 0, super: 1, heavy: 2 };

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { errors } from '../errors.js';
+import { AppError, errors } from '../errors.js';
+import type { KeyStore } from '../store/keys.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
@@ -23,7 +24,11 @@ export function presentedKey(req: FastifyRequest): string | null {
  */
 export class ClientKeys {
   private digests = new Set<string>();
-  constructor(keys: string[]) {
+  constructor(
+    keys: string[],
+    /** Keys managed in the store (admin console); they carry limits, env/config keys do not. */
+    private readonly store: KeyStore | null = null,
+  ) {
     this.set(keys);
   }
   set(keys: string[]): void {
@@ -37,6 +42,67 @@ export class ClientKeys {
     const key = presentedKey(req);
     if (!key || !this.digests.has(sha256(key).toString('hex'))) throw errors.invalidApiKey();
   }
+
+  /** Open API: no configured key and no key in the store. */
+  async isOpen(): Promise<boolean> {
+    return this.open && (!this.store || (await this.store.count()) === 0);
+  }
+
+  /**
+   * onRequest: who is calling. Config/env keys are unlimited; a store key must exist, be enabled
+   * and not expired (401 otherwise, like a wrong key, so probing learns nothing).
+   */
+  async authenticate(req: FastifyRequest): Promise<void> {
+    const key = presentedKey(req);
+    const digest = key ? sha256(key).toString('hex') : null;
+    if (digest && this.digests.has(digest)) return void keyContexts.set(req, ENV_KEY);
+    const stored = digest && this.store ? await this.store.findByHash(digest) : null;
+    if (stored) {
+      if (!stored.enabled || (stored.expiresAt !== null && stored.expiresAt <= Date.now())) throw errors.invalidApiKey();
+      keyContexts.set(req, { id: stored.id, name: stored.name, models: stored.models, rpm: stored.rpm, rpd: stored.rpd, tags: stored.tags });
+      return;
+    }
+    if (!(await this.isOpen())) throw errors.invalidApiKey();
+  }
+
+  /** preHandler (the body is parsed): the key's model allowlist (403), then its rate limits (429). */
+  async authorize(req: FastifyRequest): Promise<void> {
+    const ctx = keyContexts.get(req);
+    if (!ctx || ctx.id === null) return;
+    const model = (req.body as { model?: unknown } | undefined)?.model;
+    if (ctx.models && typeof model === 'string' && !ctx.models.includes(model)) {
+      throw new AppError(403, 'permission_error', 'model_not_allowed', `This API key may not use the model '${model}'. Allowed: ${ctx.models.join(', ')}.`, 'model');
+    }
+    if (!this.store) return;
+    const hit = await this.store.hit(ctx.id, { rpm: ctx.rpm, rpd: ctx.rpd });
+    if (!hit.ok) {
+      const sec = Math.max(1, Math.ceil(hit.retryAfterMs / 1000));
+      const per = hit.limit === 'rpm' ? `${ctx.rpm} requests per minute` : `${ctx.rpd} requests per day`;
+      throw new AppError(429, 'rate_limit_error', 'rate_limit_exceeded', `This API key is limited to ${per}. Retry after ${sec} s.`, null, sec);
+    }
+  }
+}
+
+/** The calling key as the routes and the request log see it. `id` null = a config/env key. */
+export interface KeyContext {
+  id: string | null;
+  name: string;
+  models: string[] | null;
+  rpm: number | null;
+  rpd: number | null;
+  tags: string[];
+}
+const ENV_KEY: KeyContext = { id: null, name: 'API_KEY', models: null, rpm: null, rpd: null, tags: [] };
+const keyContexts = new WeakMap<FastifyRequest, KeyContext>();
+
+export function clientKeyOf(req: FastifyRequest): KeyContext | undefined {
+  return keyContexts.get(req);
+}
+
+/** Account tags the calling key is restricted to, for pool.acquire (undefined = any account). */
+export function clientKeyTags(req: FastifyRequest): string[] | undefined {
+  const tags = keyContexts.get(req)?.tags;
+  return tags && tags.length ? tags : undefined;
 }
 
 export const ADMIN_COOKIE = 'g2a_admin';

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, errors, toAppError } from '../errors.js';
 
 /** Fastify's own errors (body parsing, limits) in the OpenAI envelope. */
-function fromFastify(err: FastifyError, maxBodyMb: number): AppError | null {
+export function fromFastify(err: FastifyError, maxBodyMb: number): AppError | null {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.payloadTooLarge(maxBodyMb);

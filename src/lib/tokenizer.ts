@@ -21,3 +21,16 @@ export function countTokens(text: string): number {
   void warmTokenizer();
   return Math.ceil(text.length / 4);
 }
+
+/** The first `max` whole tokens of `text` (emulated `max_tokens`); chars/4 before the table loads. */
+export function headTokens(text: string, max: number): string {
+  if (max <= 0 || !text) return '';
+  if (!encoder) {
+    void warmTokenizer();
+    return text.slice(0, max * 4);
+  }
+  const ids = encoder.encode(text);
+  // A cut inside a multi-byte character decodes to U+FFFD: drop that half character.
+  return ids.length <= max ? text : encoder.decode(ids.slice(0, max)).replace(/\uFFFD+$/, '');
+}
+

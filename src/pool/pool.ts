@@ -45,7 +45,8 @@ export class AccountPool {
         modes: model.modes,
         minTier: model.tier,
         exclude: tried,
-        tags,
+        // A client key's tags (when given) narrow the pool, else the model's own restriction.
+        tags: tags ?? (model.tags && model.tags.length > 0 ? model.tags : undefined),
         maxConcurrency: cfg.token.max_concurrency_per_account,
         strategy: cfg.token.selection_strategy,
         tierModes,

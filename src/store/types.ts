@@ -128,6 +128,14 @@ export interface Store {
    */
   report(leaseId: string, outcome: Outcome, policy: PoolPolicy): Promise<void>;
 
+  /** Marks the account invalid (quota sync saw a dead credential); unknown id: no-op. Durable. */
+  markInvalid(id: string, message: string): Promise<void>;
+  /**
+   * Runs `fn` while holding the named lock, shared by every instance on this store; does not wait:
+   * `{ ok: false }` when another holder has it. The lock expires after `ttlMs` even if the holder dies.
+   */
+  withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }>;
+
   /** Small named values the server keeps (the generated admin key, …). Durable. */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;

@@ -75,10 +75,10 @@ describe('bad input gets a clear OpenAI-shaped error', () => {
   });
 
   it('unsupported features are refused, not silently ignored', async () => {
-    const r = await send(JSON.stringify({ model: 'grok-4', n: 2, messages: [{ role: 'user', content: 'x' }] }));
+    const r = await send(JSON.stringify({ model: 'grok-4', tools: [{ type: 'code_interpreter' }], messages: [{ role: 'user', content: 'x' }] }));
     expect(r.status).toBe(400);
-    expect(r.error.code).toBe('unsupported_parameter');
-    expect(r.error.param).toBe('n');
+    expect(r.error.code).toBe('invalid_value');
+    expect(r.error.param).toBe('tools[0].type');
   });
 
   it('unknown routes → 404 in the same envelope', async () => {

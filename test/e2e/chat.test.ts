@@ -2,12 +2,15 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectValid } from '../helpers/openapi.js';
 import { API_KEY, readSse, startStack, type Stack } from '../helpers/stack.js';
+import { TRANSPORTS, isChatTurn, transportOverrides } from '../helpers/transports.js';
+
+describe.each(TRANSPORTS)('chat over %s', (transport) => {
 
 let stack: Stack;
 let client: OpenAI;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ overrides: transportOverrides(transport) });
   await stack.importTokens(['tok-basic-1', 'tok-basic-2']);
   await stack.importTokens(['tok-super-1'], { tier: 'super' });
   stack.fake.setAccount('tok-super-1', { tier: 'super' });
@@ -91,12 +94,14 @@ describe('chat completions with the openai SDK', () => {
         { role: 'user', content: [{ type: 'text', text: 'flatten-marker' }] },
       ],
     });
-    const sent = stack.fake.requests.filter((r) => r.path === '/rest/app-chat/conversations/new').at(-1)!;
+    const sent = stack.fake.requests.filter(isChatTurn).at(-1)!;
     expect(sent.body.message).toBe('[system]: Be brief.\n\n[user]: first\n\n[assistant]: ok\n\n[user]: flatten-marker');
     // grok-4 → auto, falling back to fast: basic accounts only have fast.
     expect(sent.body.modeId).toBe(sent.token === 'tok-super-1' ? 'auto' : 'fast');
     expect(sent.cookies.sso).toMatch(/^tok-/);
-    expect(sent.headers['x-statsig-id']).toBeTruthy();
+    // The mgw upgrade carries no statsig and no request id (spec §1.3).
+    if (transport === 'rest') expect(sent.headers['x-statsig-id']).toBeTruthy();
+    else expect(sent.headers['x-statsig-id']).toBeUndefined();
     expect(sent.headers['user-agent']).toContain('Mozilla/5.0');
     expect(sent.headers.authorization).toBeUndefined();
   });
@@ -123,4 +128,5 @@ describe('chat completions with the openai SDK', () => {
     expect(body.error.code).toBe('no_accounts');
     expect(body.error.message).toContain('heavy');
   });
+});
 });

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { TRANSPORTS, isChatTurn, transportOverrides } from '../helpers/transports.js';
 
+describe.each(TRANSPORTS)('client disconnect over %s', (transport) => {
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ overrides: transportOverrides(transport) });
   await stack.importTokens(['slow-acct']);
 });
 afterAll(() => stack.close());
@@ -35,7 +37,7 @@ describe('client disconnect', () => {
         headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'grok-4', stream, messages: [{ role: 'user', content: marker }] }),
       });
-      const upstream = await stack.fake.waitFor((r) => r.path.endsWith('/conversations/new') && r.body?.message?.includes(marker));
+      const upstream = await stack.fake.waitFor((r) => isChatTurn(r) && r.body?.message?.includes(marker));
       if (stream) {
         const reader = (await res).body!.getReader();
         await reader.read(); // the role chunk: the stream is live
@@ -55,4 +57,5 @@ describe('client disconnect', () => {
       expect(acct!.failCount).toBe(0);
     });
   }
+});
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectValid } from '../helpers/openapi.js';
 import { API_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { TRANSPORTS, isChatTurn, transportOverrides } from '../helpers/transports.js';
 
 let stack: Stack;
 afterEach(() => stack?.close());
@@ -17,9 +18,9 @@ async function accounts(): Promise<Record<string, any>> {
   return Object.fromEntries(tokens.map((t: { id: string }) => [t.id, t]));
 }
 
-describe('failover across accounts', () => {
+describe.each(TRANSPORTS)('failover across accounts over %s', (transport) => {
   it('moves past a 401 and a 429 account to a healthy one and records why', async () => {
-    stack = await startStack();
+    stack = await startStack({ overrides: transportOverrides(transport) });
     stack.fake.setAccount('acct-A', { state: 'invalid' });
     stack.fake.setAccount('acct-B', { state: 'limited', retryAfterSec: 120 });
     stack.fake.setAccount('acct-C', { state: 'valid' });
@@ -33,7 +34,7 @@ describe('failover across accounts', () => {
       expectValid('CreateChatCompletionResponse', body);
       expect(body.choices[0].message.content).toBe(stack.fake.defaultAnswer);
     }
-    const tried = new Set(stack.fake.requests.filter((r) => r.path.endsWith('/conversations/new')).map((r) => r.token));
+    const tried = new Set(stack.fake.requests.filter(isChatTurn).map((r) => r.token));
     expect(tried).toEqual(new Set(['acct-A', 'acct-B', 'acct-C']));
     const byId = await accounts();
     expect(byId[a!].status).toBe('invalid');
@@ -48,7 +49,7 @@ describe('failover across accounts', () => {
   });
 
   it('answers 429 no_available_tokens with Retry-After when no account is usable', async () => {
-    stack = await startStack();
+    stack = await startStack({ overrides: transportOverrides(transport) });
     stack.fake.setAccount('only-one', { state: 'limited', retryAfterSec: 90 });
     await stack.importTokens(['only-one']);
     const first = await chat('limited');
@@ -63,11 +64,11 @@ describe('failover across accounts', () => {
     expect(retryAfter).toBeGreaterThan(80);
     expect(retryAfter).toBeLessThanOrEqual(90);
     // The second request never reached grok.com: the pool knew the account was cooling.
-    expect(stack.fake.requests.filter((r) => r.path.endsWith('/conversations/new'))).toHaveLength(1);
+    expect(stack.fake.requests.filter(isChatTurn)).toHaveLength(1);
   });
 
   it('answers 502 upstream_auth_failed when every account is rejected, 503 when none exists', async () => {
-    stack = await startStack();
+    stack = await startStack({ overrides: transportOverrides(transport) });
     const none = await chat('nobody home');
     expect(none.status).toBe(503);
     expect((await none.json()).error.code).toBe('no_accounts');
@@ -82,7 +83,7 @@ describe('failover across accounts', () => {
   });
 
   it('reports a failure after the first byte in-band, then [DONE]', async () => {
-    stack = await startStack();
+    stack = await startStack({ overrides: transportOverrides(transport) });
     await stack.importTokens(['mid-stream']);
     stack.fake.script('break-later', { kind: 'error-in-stream', variant: 'stream-errors', afterTokens: 2 });
     const res = await fetch(`${stack.url}/v1/chat/completions`, {
@@ -100,7 +101,7 @@ describe('failover across accounts', () => {
   });
 
   it('turns an error in the first frame into a retry on another account', async () => {
-    stack = await startStack();
+    stack = await startStack({ overrides: transportOverrides(transport) });
     stack.fake.setAccount('antibot-acct', { state: 'antibot' });
     await stack.importTokens(['antibot-acct', 'fine-acct']);
     for (let i = 0; i < 2; i++) expect((await chat(`anti-bot ${i}`)).status).toBe(200);

@@ -1,7 +1,10 @@
 /**
  * Standalone fake grok.com: `npm run fake-grok` (PORT, default 9100; HOST, default 127.0.0.1;
  * REQUIRE_STATSIG=1 to refuse requests without x-statsig-id). Drive it through the /__fake/ control API.
+ * FAKE_BENCH=1 turns on benchmark mode (bench-mode.ts): a fixed answer of BENCH_TOKENS tokens
+ * (default 20) BENCH_DELAY_MS apart (default 0), plus the OpenAI-shaped /v1/chat/completions.
  */
+import { BenchMode } from './bench-mode.js';
 import { startFakeGrok } from './server.js';
 
 const port = Number(process.env.PORT ?? 9100);
@@ -13,6 +16,9 @@ const fake = await startFakeGrok({
   port,
   host: process.env.HOST || '127.0.0.1',
   requireStatsig: ['1', 'true', 'yes'].includes((process.env.REQUIRE_STATSIG ?? '').toLowerCase()),
+  bench: ['1', 'true', 'yes'].includes((process.env.FAKE_BENCH ?? '').toLowerCase())
+    ? new BenchMode({ tokens: Number(process.env.BENCH_TOKENS ?? 20), delayMs: Number(process.env.BENCH_DELAY_MS ?? 0) })
+    : undefined,
 });
 console.log(`fake grok.com listening on ${fake.url}`);
 console.log(`control API: ${fake.url}/__fake/{accounts,scripts,requests,reset,state}`);

@@ -23,6 +23,8 @@ export interface Exchange {
   res: ServerResponse;
   rec: RecordedRequest;
   body: ParsedBody;
+  /** The raw request body (binary gRPC-web frames). */
+  rawBody?: Buffer;
   /** Aborted when the response closes for any reason, so pending delays stop at once. */
   signal: AbortSignal;
   /** True once the response (or its socket) has closed. */

@@ -5,15 +5,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountBook } from './accounts.js';
+import type { BenchMode } from './bench-mode.js';
 import { handleChat } from './chat.js';
 import { CONTROL_PREFIX, handleControl } from './control.js';
 import type { Exchange, FakeState } from './exchange.js';
 import { BodyTooLarge, parseCookies, parseJson, readBody, sendJson } from './http.js';
 import { ERROR_BODIES } from './ndjson.js';
 import { Recorder } from './recorder.js';
+import { attachImagine } from './imagine.js';
+import { handleMedia } from './media.js';
 import { handleRateLimits, handleUpload } from './rest.js';
+import { BIRTH_DATE_PATH, handleBirthDate, handleNsfw, handleTos, NSFW_PATH, TOS_PATH, userSettings } from './grpc.js';
+import { AUTH_SESSION_PATH, attachMgw, handleAuthSession } from './mgw.js';
+import { handleUploadV2 } from './mgw-upload.js';
 import { ScriptBook } from './scenarios.js';
-import type { AccountBehavior, FakeGrok, QuotaView, RecordedRequest, Scenario, ScriptMatch, UploadRecord } from './types.js';
+import type { AccountBehavior, FakeGrok, QuotaView, RecordedRequest, Scenario, ScriptMatch, UploadRecord, UserSettings } from './types.js';
 
 export type * from './types.js';
 
@@ -28,6 +34,11 @@ function route(path: string): Handler | null {
   if (CHAT_PATH.test(path)) return handleChat;
   if (path === '/rest/rate-limits') return handleRateLimits;
   if (path === '/rest/app-chat/upload-file') return handleUpload;
+  if (path === TOS_PATH) return handleTos;
+  if (path === NSFW_PATH) return handleNsfw;
+  if (path === BIRTH_DATE_PATH) return handleBirthDate;
+  if (path === '/http/upload-file-v2/direct') return handleUploadV2;
+  if (path === AUTH_SESSION_PATH) return handleAuthSession;
   return null;
 }
 
@@ -65,15 +76,19 @@ async function serveGrok(state: FakeState, req: IncomingMessage, res: ServerResp
   }
   if (raw) {
     ex.body = parseJson(raw);
+    ex.rawBody = raw;
+    (ex as Exchange & { raw?: Buffer }).raw = raw; // multipart uploads need the bytes
     rec.body = ex.body.ok ? ex.body.value : ex.body.raw;
   }
   state.recorder.add(rec);
   recorded = true;
   if (!raw || ex.closed) return;
+  if (await handleMedia(state, ex, path, raw)) return;
 
   const handler = route(path);
   if (!handler) return sendJson(res, 404, ERROR_BODIES.notFound);
-  if (req.method !== 'POST') return sendJson(res, 405, ERROR_BODIES.methodNotAllowed, { allow: 'POST' });
+  const method = path === AUTH_SESSION_PATH ? 'GET' : 'POST';
+  if (req.method !== method) return sendJson(res, 405, ERROR_BODIES.methodNotAllowed, { allow: method });
   await handler(state, ex);
 }
 
@@ -134,12 +149,16 @@ class FakeGrokServer implements FakeGrok {
     return this.state.accounts.maxConcurrentChats(token);
   }
 
+  userSettings(token: string): UserSettings {
+    return { ...userSettings(this.state, token) };
+  }
+
   waitFor(pred: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest> {
     return this.state.recorder.waitFor(pred, timeoutMs);
   }
 }
 
-export async function startFakeGrok(opts: { port?: number; host?: string; requireStatsig?: boolean } = {}): Promise<FakeGrok> {
+export async function startFakeGrok(opts: { port?: number; host?: string; requireStatsig?: boolean; bench?: BenchMode } = {}): Promise<FakeGrok> {
   const state: FakeState = {
     accounts: new AccountBook(),
     scripts: new ScriptBook(),
@@ -152,8 +171,12 @@ export async function startFakeGrok(opts: { port?: number; host?: string; requir
   // Streams are written line by line; Nagle would merge and delay them.
   const server = createServer({ noDelay: true });
   const fake = new FakeGrokServer(server, state);
+  attachMgw(state, server); // the mgw WebSocket gateway (spec §3)
+  attachImagine(server, state);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
+    // Benchmark mode (bench-mode.ts) serves its fixed answer without accounts or recording.
+    if (opts.bench?.handle(req, res, path)) return;
     const work = path.startsWith(CONTROL_PREFIX) ? handleControl(state, fake, req, res, path) : serveGrok(state, req, res, path);
     // Bad input must never take the server down: answer 500 if still possible, else drop the connection.
     work.catch(() => {

@@ -76,8 +76,17 @@ export interface FakeGrok {
   activeChats(token?: string): number;
   /** High-water mark of activeChats(token) since start or the last reset(). */
   maxConcurrentChats(token: string): number;
+  /** What the account-setup calls (ToS, birth date, NSFW switch) set for the account. */
+  userSettings(token: string): UserSettings;
   /** Resolves with the first recorded request matching pred, now or when one is recorded/updated. */
   waitFor(pred: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   /** Answer of the default plain scenario. Assignable. */
   defaultAnswer: string;
+}
+
+/** Account settings changed by the NSFW enablement calls (spec upstream-media-control.md §4.5). */
+export interface UserSettings {
+  tosVersion: number | null;
+  birthDate: string | null;
+  nsfw: boolean;
 }

@@ -41,10 +41,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const fake = opts.fake ?? (await startFakeGrok());
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'g2a-test-'));
   const overrides: Record<string, Record<string, unknown>> = {
-    grok: { base_url: fake.url, assets_url: fake.url },
+    grok: { base_url: fake.url, assets_url: fake.url, accounts_url: fake.url },
     app: { api_key: API_KEY, app_key: ADMIN_KEY },
     server: { host: '127.0.0.1', port: 0 },
     log: { level: 'info' },
+    // Background quota syncs would add rate-limits calls (and tier changes) to every test; tests of the sync turn them on.
+    token: { sync_on_import: false, auto_refresh: false },
   };
   for (const [section, values] of Object.entries(opts.overrides ?? {})) {
     overrides[section] = { ...(overrides[section] ?? {}), ...(values as Record<string, unknown>) };

@@ -50,11 +50,12 @@ describe('chat translator', () => {
       }
       throw new Error('accepted');
     };
-    expect(refuse({ n: 3 }).param).toBe('n');
-    expect(refuse({ tools: [{ type: 'function', function: { name: 'f' } }] }).param).toBe('tools');
-    expect(refuse({ response_format: { type: 'json_object' } }).param).toBe('response_format');
+    // tools, n and response_format are emulated now (test/tools); what cannot be honoured still names its parameter.
+    expect(refuse({ tools: [{ type: 'code_interpreter' }] }).param).toBe('tools[0].type');
+    expect(refuse({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'g' } } }).param).toBe('tool_choice.function.name');
+    expect(refuse({ response_format: { type: 'json_schema' } }).param).toBe('response_format.json_schema');
     expect(refuse({ stream_options: { include_usage: true } }).param).toBe('stream_options');
-    expect(refuse({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }).param).toBe('messages[0].content[0].type');
+    expect(refuse({ messages: [{ role: 'user', content: [{ type: 'mystery_part' }] }] }).param).toBe('messages[0].content[0].type');
   });
 
   it('collects a turn into a valid chat.completion with reasoning, annotations and usage', async () => {

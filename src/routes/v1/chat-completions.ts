@@ -1,32 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { catalogue } from '../../config/catalogue.js';
-import type { UpstreamEvent } from '../../core/events.js';
 import { errors } from '../../errors.js';
 import { clientAbortSignal } from '../../http/abort.js';
-import { sendSse } from '../../http/sse.js';
+import { clientKeyTags } from '../../http/auth.js';
 import { parseBody } from '../../http/validate.js';
 import { chatRequestSchema } from '../../openai/chat-request.js';
-import { failureOutcome } from '../../pool/pool.js';
 import type { Services } from '../../services.js';
-import type { Outcome } from '../../store/types.js';
-import { collectChat, planChat, streamChat } from '../../translators/chat-completions.js';
-
-/**
- * Passes events through and reports how the turn ended once it has (success, failure after the
- * first byte, or the client going away), which releases the account's slot.
- */
-async function* reporting(events: AsyncIterable<UpstreamEvent>, signal: AbortSignal, release: (o: Outcome) => Promise<void>) {
-  let outcome: Outcome = { kind: 'aborted' };
-  try {
-    for await (const e of events) yield e;
-    outcome = { kind: 'success' };
-  } catch (err) {
-    outcome = signal.aborted ? { kind: 'aborted' } : failureOutcome(err);
-    throw err;
-  } finally {
-    await release(outcome);
-  }
-}
+import { noteRequest } from '../../stats/request-meta.js';
+import { planChat } from '../../translators/chat-completions.js';
+import { resolveAttachments } from '../../translators/content-parts.js';
+import { fetchPolicy } from '../../lib/guarded-fetch.js';
+import { runChatCompletion } from './chat-run.js';
+import { runMediaChat } from './chat-media.js';
 
 /** POST /chat/completions: parse → plan → lease and prime → collect or stream. */
 export function registerChatRoutes(app: FastifyInstance, services: Services): void {
@@ -35,25 +20,20 @@ export function registerChatRoutes(app: FastifyInstance, services: Services): vo
     const body = parseBody(chatRequestSchema, req.body);
     const model = catalogue(config).get(body.model);
     if (!model) throw errors.modelNotFound(body.model);
+    // Image and video models have their own pipeline (chat-media.ts).
+    if (model.kind !== 'chat') return runMediaChat(services, req, reply, body, model);
     const plan = planChat(body, model, {
       defaultThinking: config.app.thinking,
       reasoningFormat: config.app.reasoning_format,
       maxMessages: config.security.max_messages,
     });
     const signal = clientAbortSignal(reply);
-    if (!plan.stream) {
-      // Nothing has been sent yet, so a failure anywhere in the turn may still move to another account.
-      const { value } = await services.pool.acquire(model, signal, async (lease) => {
-        const events = await services.chat.openChat(plan.intent, { lease, signal });
-        return collectChat(plan, events);
-      }).then(async (acq) => {
-        await acq.release({ kind: 'success' });
-        return acq;
-      });
-      return value;
-    }
-    const acquired = await services.pool.acquire(model, signal, (lease) => services.chat.openChat(plan.intent, { lease, signal }));
-    const events = reporting(acquired.value, signal, acquired.release);
-    return sendSse(reply, streamChat(plan, events), config.performance.sse_keepalive_sec * 1000);
+    // Remote URLs are fetched (guarded) and data URIs checked before any account is leased.
+    await resolveAttachments(plan.attachments, { policy: fetchPolicy(config.security), maxAttachments: config.security.max_attachments }, signal);
+    // n generations, emulated stages (tools, limits), JSON checks: see chat-run.ts.
+    return runChatCompletion(
+      { services, model, plan, signal, tags: clientKeyTags(req), note: (accountId, tokens) => noteRequest(req, { accountId, tokens }) },
+      reply,
+    );
   });
 }

@@ -12,7 +12,7 @@ import { accountIdFor, normalizeToken } from '../../lib/account-id.js';
 import { removeStaleTemps, writeFileAtomic } from '../../lib/atomic-write.js';
 import type { Tier } from '../../core/models.js';
 import { cloneAccount, findCandidates, modesForTier, newAccount, normalizeTags, settleAccount } from '../account-rules.js';
-import { applyOutcome, type LeaseRecord } from '../report-rules.js';
+import { applyOutcome, MAX_ERROR_LENGTH, type LeaseRecord } from '../report-rules.js';
 import { pickAccount } from '../select.js';
 import type {
   Account,
@@ -49,6 +49,8 @@ export class LocalStore implements Store {
   /** Open leases; not persisted (a restart releases every slot). */
   private readonly leases = new Map<string, LeaseRecord>();
   private rrCursor: string | null = null;
+  /** withLock holders: name → expiry (epoch ms). */
+  private readonly locks = new Map<string, number>();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly writer: StateWriter;
@@ -208,6 +210,30 @@ export class LocalStore implements Store {
     applyOutcome(acc, rec, outcome, policy, now);
     // An abort only frees the slot, which is not persisted.
     if (settled || outcome.kind !== 'aborted') this.writer.markDirty();
+  }
+
+  /** Marks the account invalid with the given reason; unknown id: no-op. Durable on resolve. */
+  async markInvalid(id: string, message: string): Promise<void> {
+    const acc = this.accounts.get(id);
+    if (!acc) return;
+    acc.status = 'invalid';
+    acc.coolingUntil = null;
+    acc.lastError = message.slice(0, MAX_ERROR_LENGTH);
+    await this.writer.flush();
+  }
+
+  /** In-process lock (one process owns a local store): not re-entrant, expires after ttlMs. */
+  async withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+    const now = this.now();
+    const held = this.locks.get(name);
+    if (held !== undefined && held > now) return { ok: false };
+    const until = now + ttlMs;
+    this.locks.set(name, until);
+    try {
+      return { ok: true, value: await fn() };
+    } finally {
+      if (this.locks.get(name) === until) this.locks.delete(name);
+    }
   }
 
   /** The stored value, or null. */

@@ -200,3 +200,27 @@ function errorCode(e: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** mgw error codes (strings, spec/upstream-chat.md §3.3) that mean the credential itself is dead. */
+const GATEWAY_INVALID_CODES = /^(unauthenticated|unauthorized|invalid[_-]?credentials?|blocked[_-]?user|session[_-]?not[_-]?found)$/;
+
+/**
+ * Classifies an mgw gateway `error` event (`{code, message}`, code a string such as `anti_bot`
+ * or a number) or `response.grok.output.stream_error`. String codes are read like message
+ * markers (`anti_bot` → anti-bot, `usage_limit` → quota, `rate_limited` → rate limit), so one rule
+ * table serves REST bodies, REST in-band errors and gateway frames alike.
+ */
+export function classifyGatewayError(errorObj: unknown): UpstreamError {
+  const raw = errorObj && typeof errorObj === 'object' ? (errorObj as Record<string, unknown>) : {};
+  const codeText = typeof raw.code === 'string' && !/^\d+$/.test(raw.code) ? raw.code.toLowerCase() : '';
+  if (codeText && GATEWAY_INVALID_CODES.test(codeText)) {
+    const { message } = describeFrameError(errorObj);
+    const said = message ? ` (upstream said: ${message.slice(0, 200)})` : '';
+    return err(502, 'upstream_auth_failed', `grok.com rejected the account's credentials${said}.`, 'retry-other', 'invalid', 200);
+  }
+  if (!codeText) return classifyFrameError(errorObj);
+  const { message, code } = describeFrameError(errorObj);
+  const said = ` (upstream said: ${codeText}${message ? `: ${message.slice(0, 200)}` : ''})`;
+  const haystack = `${message} ${codeText.replace(/_/g, '-')} ${codeText.replace(/_/g, ' ')}`.toLowerCase();
+  return classifyByContent(haystack, code, said, 200) ?? err(502, 'upstream_stream_error', `grok.com reported an error in the answer stream${said}.`, 'retry-other', 'none', 200);
+}

@@ -6,12 +6,14 @@ import type { ChatIntent } from '../../core/intent.js';
 import type { UpstreamError } from '../../errors.js';
 import { decodeBody, readBounded, upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
+import { uploadAttachments } from './attachments.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { flattenMessages } from './flatten.js';
 import { parseFrames } from './frames.js';
 import { buildGrokHeaders } from './headers.js';
 import { buildChatPayload } from './payload.js';
 import { ResponseMapper } from './response-mapper.js';
+import { uploadFile } from './upload.js';
 import { Watchdog } from './watchdog.js';
 
 /**
@@ -21,13 +23,18 @@ import { Watchdog } from './watchdog.js';
  * an error frame inside the 200 body, a timeout — rejects with a classified error the pool can
  * retry on another account. Ids (`meta`) seen while priming are held back and delivered first.
  */
-export function createRestChatUpstream(config: Config, dispatcher: Dispatcher): ChatUpstream {
-  // Keep any path prefix of the base URL (a reverse proxy in front of grok.com, a test server).
-  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
-  const timeouts = upstreamTimeouts(config);
+export function createRestChatUpstream(configOrGetter: Config | (() => Config), dispatcher: Dispatcher): ChatUpstream {
+  // A getter follows runtime settings changes; a plain config (tests) stays fixed.
+  const current = typeof configOrGetter === 'function' ? configOrGetter : () => configOrGetter;
   return {
-    openChat(intent: ChatIntent, ctx: ChatCallContext): Promise<AsyncIterable<UpstreamEvent>> {
-      const payload = buildChatPayload(config.grok, flattenMessages(intent.messages), ctx.lease.mode);
+    async openChat(intent: ChatIntent, ctx: ChatCallContext): Promise<AsyncIterable<UpstreamEvent>> {
+      const config = current();
+      // Keep any path prefix of the base URL (a reverse proxy in front of grok.com, a test server).
+      const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
+      const timeouts = upstreamTimeouts(config);
+      // Attachments go up first, under the same account (upload v1, §2.6); their ids ride in the payload.
+      const fileAttachments = await uploadAttachments(intent, (f) => uploadFile(config, dispatcher, ctx.lease.token, f, ctx.signal));
+      const payload = buildChatPayload(config.grok, flattenMessages(intent.messages, intent), ctx.lease.mode, { fileAttachments });
       const headers = buildGrokHeaders(config.grok, ctx.lease.token);
       return new RestTurn(dispatcher, timeouts, ctx.signal).open(url, headers, JSON.stringify(payload));
     },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import type { Config } from '../../config/schema.js';
 import { decodeBody, readBounded, upstreamTimeouts } from '../http-client.js';
@@ -28,9 +29,30 @@ const MAX_ANSWER_BYTES = 256 * 1024;
  * is bounded by `timeout.first_byte_sec`.
  */
 export async function uploadFile(config: Config, dispatcher: Dispatcher, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
-  const t = upstreamTimeouts(config);
   const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/upload-file`;
   const body = JSON.stringify({ fileName: file.name, fileMimeType: file.mime, content: file.data.toString('base64') });
+  return send(config, dispatcher, url, buildGrokHeaders(config.grok, token), body, signal);
+}
+
+/**
+ * Uploads one attachment through HEAD's `POST /http/upload-file-v2/direct` (multipart, one part
+ * `file`; spec/upstream-chat.md §2.6), used with the mgw chat transport. Same headers as REST
+ * minus `x-xai-request-id` (§1.3); failures are classified like chat failures.
+ */
+export async function uploadFileV2(config: Config, dispatcher: Dispatcher, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
+  const url = `${config.grok.base_url.replace(/\/+$/, '')}/http/upload-file-v2/direct`;
+  const boundary = `----grok2api${randomBytes(12).toString('hex')}`;
+  const name = file.name.replace(/["\r\n\\]/g, '_');
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: ${file.mime}\r\n\r\n`;
+  const body = Buffer.concat([Buffer.from(head, 'utf8'), file.data, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  const headers = buildGrokHeaders(config.grok, token, `multipart/form-data; boundary=${boundary}`);
+  delete headers['x-xai-request-id'];
+  return send(config, dispatcher, url, headers, body, signal);
+}
+
+/** One upload request, bounded by `timeout.first_byte_sec` as a whole. */
+async function send(config: Config, dispatcher: Dispatcher, url: string, headers: Record<string, string>, body: string | Buffer, signal: AbortSignal): Promise<UploadedFile> {
+  const t = upstreamTimeouts(config);
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -43,7 +65,7 @@ export async function uploadFile(config: Config, dispatcher: Dispatcher, token: 
     if (signal.aborted) throw upstreamErrors.aborted();
     const res = await request(url, {
       method: 'POST',
-      headers: buildGrokHeaders(config.grok, token),
+      headers,
       body,
       dispatcher,
       signal: controller.signal,
@@ -63,7 +85,7 @@ export async function uploadFile(config: Config, dispatcher: Dispatcher, token: 
   }
 }
 
-/** `fileMetadataId` (P1/P2) or `fileId`, plus `fileUri`; a `terminalError` counts as failure. */
+/** `fileMetadataId` (P1/P2; under `fileMetadata` in HEAD) or `fileId`/`uploadId`, plus `fileUri`; a `terminalError` counts as failure. */
 function parseAnswer(text: string, status: number): UploadedFile {
   let j: Record<string, unknown>;
   try {
@@ -73,7 +95,7 @@ function parseAnswer(text: string, status: number): UploadedFile {
   }
   if (j && typeof j === 'object' && j.terminalError) throw upstreamErrors.badResponse('the upload was rejected (terminalError)', status);
   const meta = j && typeof j.fileMetadata === 'object' && j.fileMetadata ? (j.fileMetadata as Record<string, unknown>) : j;
-  const id = [meta?.fileMetadataId, meta?.fileId, j?.fileMetadataId, j?.fileId].find((v) => typeof v === 'string' && v);
+  const id = [meta?.fileMetadataId, meta?.fileId, j?.fileMetadataId, j?.fileId, j?.uploadId].find((v) => typeof v === 'string' && v);
   if (typeof id !== 'string') throw upstreamErrors.badResponse('the upload answer has no file id', status);
   const uri = [meta?.fileUri, j?.fileUri].find((v) => typeof v === 'string');
   return { fileId: id, fileUri: typeof uri === 'string' ? uri : '' };

@@ -1,0 +1,132 @@
+import WebSocket from 'ws';
+import type { Config } from '../../../config/schema.js';
+import { classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
+import { buildCookie, clientHints, latin1Safe } from '../headers.js';
+import { mediaErrors } from '../media-errors.js';
+import { promptMessage, readImagineFrame, resetMessage, type ImagineRequest } from './payload.js';
+
+export interface ImagineImage {
+  /** Slot position in the round. */
+  order: number;
+  /** Final image bytes; null when the slot was moderated. */
+  bytes: Buffer | null;
+  url: string;
+}
+
+interface Slot {
+  order: number;
+  final?: Buffer;
+  url: string;
+  completed: boolean;
+  moderated: boolean;
+}
+
+/** `wss://<grok>/ws/imagine/listen`, derived from grok.base_url by swapping the scheme. */
+export function imagineUrl(config: Config): string {
+  return `${config.grok.base_url.replace(/\/+$/, '').replace(/^http/i, 'ws')}/ws/imagine/listen`;
+}
+
+/**
+ * One imagine round on one account (spec/upstream-media-control.md §2.4): connect (handshake
+ * 401/403/429 classified like HTTP answers), send reset + prompt with `num_generations`, follow
+ * interleaved slots until each has its final image or is moderated, then close. Previews are
+ * reported through `onPartial(order, base64)`. Note: the socket does not use grok.proxy_url.
+ */
+export function imagineRound(config: Config, token: string, req: ImagineRequest, signal: AbortSignal, onPartial: (order: number, b64: string) => void): Promise<ImagineImage[]> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(upstreamErrors.aborted());
+    const origin = new URL(config.grok.base_url).origin;
+    const ws = new WebSocket(imagineUrl(config), {
+      handshakeTimeout: config.timeout.connect_sec * 1000,
+      headers: {
+        Cookie: buildCookie(token, config.grok.cf_clearance),
+        Origin: origin,
+        'User-Agent': latin1Safe(config.grok.user_agent),
+        'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
+        'Cache-Control': 'no-cache',
+        Pragma: 'no-cache',
+        ...clientHints(config.grok.user_agent),
+      },
+    });
+    const slots = new Map<string, Slot>();
+    let settled = false;
+    const timer = setTimeout(() => finish(upstreamErrors.timeout(`image round not finished within ${config.image.round_timeout_sec} s; image.round_timeout_sec`), true), config.image.round_timeout_sec * 1000);
+    const onAbort = () => finish(upstreamErrors.aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    const results = (): ImagineImage[] =>
+      [...slots.values()]
+        .filter((s) => s.final || s.moderated)
+        .sort((a, b) => a.order - b.order)
+        .map((s) => ({ order: s.order, bytes: s.moderated ? null : s.final!, url: s.url }));
+
+    /** `keepFinals`: a timeout or early close still delivers the finals already received. */
+    function finish(err?: Error, keepFinals = false): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      else ws.terminate();
+      const got = results();
+      if (err && !(keepFinals && got.length)) return reject(err);
+      if (!got.length) return reject(mediaErrors.noResult('image'));
+      resolve(got);
+    }
+
+    const slotOf = (id: string, order: number): Slot => {
+      let s = slots.get(id);
+      if (!s) slots.set(id, (s = { order, url: '', completed: false, moderated: false }));
+      return s;
+    };
+    // A slot is settled by its `completed` frame plus, unless moderated, its final image (either order).
+    const done = () => [...slots.values()].filter((s) => s.completed && (s.final || s.moderated)).length >= req.n;
+
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (body.length < 65536) body += c;
+      });
+      res.on('end', () => finish(classifyHttp(res.statusCode ?? 502, body, res.headers)));
+      res.on('error', () => finish(classifyHttp(res.statusCode ?? 502, body, res.headers)));
+    });
+    ws.on('open', () => {
+      ws.send(JSON.stringify(resetMessage()));
+      ws.send(JSON.stringify(promptMessage(req)));
+    });
+    ws.on('message', (data) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(String(data));
+      } catch {
+        return finish(upstreamErrors.badResponse('an imagine frame that is not JSON'));
+      }
+      const f = readImagineFrame(parsed);
+      switch (f.kind) {
+        case 'error':
+          return finish(mediaErrors.imagineFrame(f.code, f.message));
+        case 'start':
+          slotOf(f.id, f.order);
+          break;
+        case 'image': {
+          const s = slotOf(f.id, f.order);
+          if (f.percent >= 100) {
+            s.final = Buffer.from(f.blob, 'base64');
+            s.url = f.url;
+          } else if (f.blob) onPartial(f.order, f.blob);
+          break;
+        }
+        case 'completed': {
+          const s = slotOf(f.id, f.order);
+          s.completed = true;
+          s.moderated = f.moderated;
+          break;
+        }
+      }
+      if (done()) finish();
+    });
+    ws.on('close', () => finish());
+    ws.on('error', (e) => finish(classifyNetwork(e), true));
+  });
+}

@@ -1,0 +1,108 @@
+import { request, type Dispatcher } from 'undici';
+import type { Config } from '../../config/schema.js';
+import type { Lease } from '../../store/types.js';
+import { decodeBody, readBounded, upstreamTimeouts } from '../http-client.js';
+import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
+import { buildCookie, clientHints, latin1Safe } from './headers.js';
+import { UpstreamError } from '../../errors.js';
+
+/**
+ * The grok.com user UUID of an account, which the mgw gateway wants in `?uid=` and in the
+ * `x-userid` cookie (spec/upstream-chat.md §3.1): `GET /api/auth/session`, cached in memory per
+ * account (a user id never changes for a token; a token change re-imports the account under a new
+ * id). Concurrent first turns of one account share one lookup.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_CACHED = 10_000;
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null ? (v as Obj) : undefined);
+
+/** First non-empty of the places grok.com has put the id (`session.userId`, `user.id`, …). */
+export function userIdFromSession(j: unknown): string | undefined {
+  const root = obj(j);
+  const session = obj(root?.session);
+  const user = obj(root?.user);
+  const found = [session?.userId, user?.id, user?.userId, user?.sub, root?.id, root?.userId, root?.sub].find((v) => typeof v === 'string' && v);
+  return found as string | undefined;
+}
+
+export class SessionIdentity {
+  private readonly cache = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  /** The account's user UUID; rejects with a classified UpstreamError (401 → account invalid, …). */
+  userId(lease: Lease, signal: AbortSignal): Promise<string> {
+    if (signal.aborted) return Promise.reject(upstreamErrors.aborted());
+    const key = lease.accountId;
+    let p = this.cache.get(key);
+    if (!p) {
+      if (this.cache.size >= MAX_CACHED) this.cache.clear();
+      // Shared by concurrent turns, so it is bounded by its own timeout, not by one client's signal.
+      p = this.lookup(lease.token);
+      this.cache.set(key, p);
+      // A failed lookup is not remembered: the next turn asks again.
+      p.catch(() => this.cache.delete(key));
+    }
+    return new Promise<string>((resolve, reject) => {
+      const onAbort = () => reject(upstreamErrors.aborted());
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private async lookup(token: string): Promise<string> {
+    const t = upstreamTimeouts(this.config);
+    const grok = this.config.grok;
+    const origin = new URL(grok.base_url).origin;
+    const ua = latin1Safe(grok.user_agent);
+    const headers: Record<string, string> = {
+      Accept: '*/*',
+      'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
+      'Cache-Control': 'no-cache',
+      Pragma: 'no-cache',
+      Priority: 'u=1, i',
+      Referer: `${origin}/`,
+      ...clientHints(ua),
+      'Sec-Fetch-Dest': 'empty',
+      'Sec-Fetch-Mode': 'cors',
+      'Sec-Fetch-Site': 'same-origin',
+      'User-Agent': ua,
+      Cookie: buildCookie(token, grok.cf_clearance),
+    };
+    try {
+      const res = await request(`${grok.base_url.replace(/\/+$/, '')}/api/auth/session`, {
+        method: 'GET',
+        headers,
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(t.firstByteMs),
+        headersTimeout: t.firstByteMs,
+        bodyTimeout: t.idleMs,
+      });
+      const text = await readBounded(decodeBody(res.body, res.headers['content-encoding']));
+      if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
+      let j: unknown;
+      try {
+        j = JSON.parse(text);
+      } catch {
+        throw upstreamErrors.badResponse('/api/auth/session did not answer JSON', res.statusCode);
+      }
+      const status = obj(j)?.status;
+      if (status === 'unauthenticated' || status === 'blocked') {
+        throw new UpstreamError(502, 'upstream_auth_failed', `grok.com says the account's session is ${status} (/api/auth/session).`, 'retry-other', 'invalid', undefined, res.statusCode);
+      }
+      const id = userIdFromSession(j);
+      if (!id || !UUID.test(id)) throw upstreamErrors.badResponse('/api/auth/session has no user id', res.statusCode);
+      return id.toLowerCase();
+    } catch (e) {
+      if (e instanceof UpstreamError) throw e;
+      if ((e as { name?: string }).name === 'TimeoutError') throw upstreamErrors.timeout('/api/auth/session');
+      throw classifyNetwork(e);
+    }
+  }
+}

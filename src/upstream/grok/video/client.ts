@@ -1,0 +1,86 @@
+import { request, type Dispatcher } from 'undici';
+import type { Config } from '../../../config/schema.js';
+import { decodeBody, readBounded, upstreamTimeouts } from '../../http-client.js';
+import { assetUrl } from '../assets.js';
+import { classifyFrameError, classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
+import { parseFrames } from '../frames.js';
+import { buildGrokHeaders } from '../headers.js';
+import { mediaErrors } from '../media-errors.js';
+import { createMediaPost, uploadV2 } from '../media-upload.js';
+import { imagePostPayload, imageToVideoPayload, readVideoFrame, textToVideoPayload, type VideoRequest } from './payload.js';
+
+export interface VideoResult {
+  /** Asset path or URL of the MP4. */
+  videoUrl: string;
+  thumbnailUrl: string | null;
+}
+
+export interface VideoImageInput {
+  name: string;
+  mime: string;
+  data: Buffer;
+}
+
+/**
+ * One video generation on one account: (for image to video: upload v2 → media post) →
+ * `conversations/new` → progress frames → the final URL. `onProgress` gets every rise.
+ * Failures are classified (`UpstreamError`), moderation fails without retry.
+ */
+export async function generateVideo(
+  config: Config,
+  dispatcher: Dispatcher,
+  token: string,
+  req: VideoRequest,
+  image: VideoImageInput | null,
+  signal: AbortSignal,
+  onProgress: (p: number) => void,
+): Promise<VideoResult> {
+  let payload: Record<string, unknown>;
+  let referer = `${new URL(config.grok.base_url).origin}/imagine`;
+  if (image) {
+    const up = await uploadV2(config, dispatcher, token, image, signal);
+    const ref = assetUrl(config, up.fileUri || `users/-/${up.fileId}/content`);
+    const postId = await createMediaPost(config, dispatcher, token, imagePostPayload(ref), signal);
+    payload = imageToVideoPayload(req, postId, [ref]);
+    referer = `${referer}/post/${postId}`;
+  } else {
+    payload = textToVideoPayload(req);
+  }
+  const headers = buildGrokHeaders(config.grok, token);
+  headers.Referer = referer;
+  const t = upstreamTimeouts(config);
+  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
+  let body: NodeJS.ReadableStream | null = null;
+  try {
+    const res = await request(url, { method: 'POST', headers, body: JSON.stringify(payload), dispatcher, signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw classifyHttp(res.statusCode, await readBounded(decodeBody(res.body, res.headers['content-encoding'])), res.headers);
+    }
+    const stream = decodeBody(res.body, res.headers['content-encoding']);
+    body = stream;
+    let last = 0;
+    let moderated = false;
+    for await (const frame of parseFrames(stream)) {
+      const f = frame as Record<string, any>;
+      if (f?.error) throw classifyFrameError(f.error);
+      if (f?.result?.response?.error) throw classifyFrameError(f.result.response.error);
+      const v = readVideoFrame(frame);
+      if (!v) continue;
+      if (v.progress !== undefined && v.progress > last) {
+        last = Math.min(100, v.progress);
+        onProgress(last);
+      }
+      if (v.moderated) moderated = true;
+      if (v.videoUrl && !v.moderated) {
+        (stream as { destroy(): void }).destroy();
+        return { videoUrl: v.videoUrl, thumbnailUrl: v.thumbnailUrl ?? null };
+      }
+    }
+    if (moderated) throw mediaErrors.moderated('video');
+    throw mediaErrors.noResult('video');
+  } catch (e) {
+    (body as { destroy?: () => void } | null)?.destroy?.();
+    if (signal.aborted) throw upstreamErrors.aborted();
+    throw classifyNetwork(e);
+  }
+}

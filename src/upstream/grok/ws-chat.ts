@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Dispatcher } from 'undici';
+import WebSocket from 'ws';
+import type { Config } from '../../config/schema.js';
+import type { UpstreamEvent } from '../../core/events.js';
+import type { ChatIntent } from '../../core/intent.js';
+import type { UpstreamError } from '../../errors.js';
+import { decodeBody, readBounded, upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
+import type { ChatCallContext, ChatUpstream } from '../types.js';
+import { uploadAttachments } from './attachments.js';
+import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
+import { flattenMessages } from './flatten.js';
+import { buildCookie, latin1Safe } from './headers.js';
+import { heartbeat, itemCreate, responseCreate, sessionCreate, translateEvent } from './mgw-events.js';
+import { ResponseMapper } from './response-mapper.js';
+import { SessionIdentity } from './session-identity.js';
+import { uploadFileV2 } from './upload.js';
+import { Watchdog } from './watchdog.js';
+import { proxyConnector } from './ws-proxy.js';
+
+/**
+ * Text chat over grok.com's mgw WebSocket gateway (spec/upstream-chat.md §3, the HEAD protocol):
+ * user id from /api/auth/session, attachments through upload v2, then one socket per turn:
+ * session.create → session.created + conversation.attached → conversation.item.create +
+ * response.create → response.chunk … → response.done. Primed like the REST transport: `openChat`
+ * resolves after the first text/reasoning, so a refused upgrade (401/403/429), an `error` event or
+ * a timeout before that rejects with a classified error the pool retries elsewhere.
+ */
+export function createWsChatUpstream(config: Config, dispatcher: Dispatcher): ChatUpstream {
+  const identity = new SessionIdentity(config, dispatcher);
+  const timeouts = upstreamTimeouts(config);
+  const createConnection = proxyConnector(config.grok.proxy_url, timeouts.connectMs);
+  return {
+    async openChat(intent: ChatIntent, ctx: ChatCallContext): Promise<AsyncIterable<UpstreamEvent>> {
+      const [uid, fileIds] = await Promise.all([
+        identity.userId(ctx.lease, ctx.signal),
+        uploadAttachments(intent, (f) => uploadFileV2(config, dispatcher, ctx.lease.token, f, ctx.signal)),
+      ]);
+      const turn = new MgwTurn(timeouts, ctx.signal);
+      const first = sessionCreate(turn.initId, ctx.lease.mode, config.grok);
+      const options: WebSocket.ClientOptions = { headers: gatewayHeaders(config, ctx.lease.token, uid), handshakeTimeout: timeouts.connectMs, maxPayload: MAX_FRAME, perMessageDeflate: false };
+      if (createConnection) options.createConnection = createConnection as never;
+      return turn.open(gatewayUrl(config.grok.base_url, uid), options, first, flattenMessages(intent.messages, intent), fileIds);
+    },
+  };
+}
+
+/** Largest gateway frame accepted (§3.1). */
+const MAX_FRAME = 16 * 1024 * 1024;
+/** Application-level heartbeat while a turn is open (§3.2). */
+const HEARTBEAT_MS = 25_000;
+/** Queued frames at which the socket is paused (the consumer is slower than grok.com), and resumed. */
+const HIGH_WATER = 256;
+const LOW_WATER = 32;
+
+/** `https://grok.com[/prefix]` → `wss://grok.com[/prefix]/ws/mgw/?uid=<uuid>` (§1.1). */
+export function gatewayUrl(baseUrl: string, uid: string): string {
+  const u = new URL(baseUrl);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/ws/mgw/`;
+  u.search = `?uid=${encodeURIComponent(uid)}`;
+  return u.href;
+}
+
+/** The upgrade's headers (§1.3 HEAD mgw): no statsig, no request id, the cookie plus `x-userid`. */
+export function gatewayHeaders(config: Config, token: string, uid: string): Record<string, string> {
+  const g = config.grok;
+  return {
+    Origin: new URL(g.base_url).origin,
+    'User-Agent': latin1Safe(g.user_agent),
+    'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
+    'Cache-Control': 'no-cache',
+    Pragma: 'no-cache',
+    Cookie: `${buildCookie(token, g.cf_clearance)}; x-userid=${uid}`,
+  };
+}
+
+type Obj = Record<string, unknown>;
+
+/** One turn on one socket. Releases the socket exactly once: closed cleanly after response.done, terminated otherwise. */
+class MgwTurn {
+  readonly initId = `evt_init_${randomUUID()}`;
+  private ws: WebSocket | undefined;
+  private readonly queue: Obj[] = [];
+  private paused = false;
+  private closedCode: number | null = null;
+  private failure: UpstreamError | undefined;
+  private wake: (() => void) | undefined;
+  private readonly mapper = new ResponseMapper();
+  private readonly watchdog: Watchdog;
+  private timedOut = false;
+  private primed = false;
+  private released = false;
+  private sessionId = '';
+  private created = false;
+  private attached = false;
+  private sent = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private message = '';
+  private fileIds: readonly string[] = [];
+  private readonly onClientAbort = () => {
+    this.fail(upstreamErrors.aborted());
+    this.ws?.terminate();
+  };
+
+  constructor(
+    private readonly t: UpstreamTimeouts,
+    private readonly signal: AbortSignal,
+  ) {
+    this.watchdog = new Watchdog(t.firstByteMs, () => {
+      this.timedOut = true;
+      this.fail(this.timeoutError());
+      this.ws?.terminate();
+    });
+  }
+
+  async open(url: string, options: WebSocket.ClientOptions, first: string, message: string, fileIds: readonly string[]): Promise<AsyncIterable<UpstreamEvent>> {
+    this.message = message;
+    this.fileIds = fileIds;
+    try {
+      if (this.signal.aborted) throw upstreamErrors.aborted();
+      this.signal.addEventListener('abort', this.onClientAbort, { once: true });
+      this.watchdog.arm();
+      const ws = (this.ws = new WebSocket(url, options));
+      ws.on('unexpected-response', (req, res) => void this.refused(req, res));
+      ws.on('open', () => {
+        ws.send(first);
+        this.heartbeat = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send(heartbeat()), HEARTBEAT_MS).unref();
+      });
+      ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+      ws.on('error', (e) => this.fail(classifyNetwork(e)));
+      ws.on('close', (code) => {
+        this.closedCode = code;
+        this.notify();
+      });
+      const out: UpstreamEvent[] = [];
+      const ended = await this.prime(out);
+      this.primed = true;
+      this.watchdog.disarm();
+      return this.events(out, ended);
+    } catch (e) {
+      this.release(false);
+      throw this.classify(e);
+    }
+  }
+
+  /** Reads until the first text/reasoning (→ false) or the end of the turn (→ true). */
+  private async prime(out: UpstreamEvent[]): Promise<boolean> {
+    for (;;) {
+      const ev = await this.next();
+      if (!ev) throw this.closedError();
+      if (this.map(ev, out)) {
+        if (!this.mapper.hasContent) throw upstreamErrors.badResponse('the answer ended before any answer');
+        return true;
+      }
+      if (this.mapper.hasContent) return false;
+    }
+  }
+
+  private async *events(first: UpstreamEvent[], ended: boolean): AsyncGenerator<UpstreamEvent, void, undefined> {
+    let clean = false;
+    try {
+      const out = first;
+      for (;;) {
+        for (let i = 0; i < out.length; i++) yield out[i]!;
+        out.length = 0;
+        if (ended) break;
+        const ev = await this.next();
+        if (!ev) throw this.closedError();
+        ended = this.map(ev, out);
+      }
+      clean = true;
+      yield { type: 'done' };
+    } catch (e) {
+      throw this.classify(e);
+    } finally {
+      this.release(clean);
+    }
+  }
+
+  /** Feeds one gateway event to the mapper; true when it ended the turn. */
+  private map(ev: Obj, out: UpstreamEvent[]): boolean {
+    const t = translateEvent(ev);
+    for (const f of t.frames) this.mapper.map(f, out);
+    if (t.end) this.mapper.finish(out);
+    return t.end;
+  }
+
+  /** The next queued event; null once the socket closed with nothing left. Idle clock runs only while waiting. */
+  private async next(): Promise<Obj | null> {
+    if (this.primed) this.watchdog.arm(this.t.idleMs);
+    try {
+      for (;;) {
+        // A client abort or a timeout wins over frames still queued.
+        if (this.signal.aborted || this.timedOut) throw this.failure;
+        const ev = this.queue.shift();
+        if (ev) {
+          if (this.paused && this.queue.length <= LOW_WATER) {
+            this.paused = false;
+            this.ws?.resume();
+          }
+          return ev;
+        }
+        if (this.failure) throw this.failure;
+        if (this.closedCode !== null) return null;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      if (this.primed) this.watchdog.disarm();
+    }
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    if (isBinary) return;
+    let frame: Obj;
+    try {
+      frame = JSON.parse(data.toString()) as Obj;
+    } catch {
+      return; // non-JSON frames carry nothing for us (§3.3)
+    }
+    const event = frame && typeof frame.event === 'object' && frame.event ? (frame.event as Obj) : undefined;
+    if (!event) return;
+    if (event.type === 'session.created') {
+      if (event.client_event_id !== this.initId) return;
+      this.created = true;
+      if (typeof frame.session_id === 'string') this.sessionId = frame.session_id;
+      return this.maybeSend();
+    }
+    if (event.type === 'conversation.attached') {
+      this.attached = true;
+      const id = (event.conversation as Obj | undefined)?.id;
+      if (!this.sessionId && typeof id === 'string') this.sessionId = id;
+      this.maybeSend();
+    }
+    if (event.type === 'ping' || event.type === 'pong') return;
+    this.queue.push(event);
+    if (!this.paused && this.queue.length >= HIGH_WATER) {
+      this.paused = true;
+      this.ws?.pause();
+    }
+    this.notify();
+  }
+
+  /** The user's message goes out once the session exists and the conversation is attached (§3.2). */
+  private maybeSend(): void {
+    if (this.sent || !this.created || !this.attached || this.ws?.readyState !== WebSocket.OPEN) return;
+    this.sent = true;
+    this.ws.send(itemCreate(this.sessionId, this.message, this.fileIds));
+    this.ws.send(responseCreate(this.sessionId));
+  }
+
+  /** The upgrade was refused: classify its status and body like a REST answer (§3.1). */
+  private async refused(req: import('node:http').ClientRequest, res: IncomingMessage): Promise<void> {
+    let text = '';
+    try {
+      text = await readBounded(decodeBody(res, res.headers['content-encoding']));
+    } catch {
+      // classify by status alone
+    }
+    req.destroy();
+    const status = res.statusCode ?? 0;
+    this.fail(status >= 400 ? classifyHttp(status, text, res.headers) : upstreamErrors.badResponse(`the gateway answered HTTP ${status} instead of a WebSocket upgrade`, status));
+    this.closedCode ??= 1006;
+    this.notify();
+  }
+
+  /** Keeps the first failure (later ones are consequences) and wakes the reader. */
+  private fail(e: UpstreamError): void {
+    this.failure ??= e;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private closedError(): UpstreamError {
+    if (this.failure) return this.failure;
+    if (this.closedCode === 1006) return classifyNetwork(Object.assign(new Error('gateway connection lost'), { code: 'ECONNRESET' }));
+    return upstreamErrors.badResponse(`the gateway closed the connection (code ${this.closedCode}) before response.done`);
+  }
+
+  private classify(e: unknown): UpstreamError {
+    if (this.signal.aborted) return upstreamErrors.aborted();
+    if (this.timedOut) return this.timeoutError();
+    return classifyNetwork(e);
+  }
+
+  private timeoutError(): UpstreamError {
+    return this.primed
+      ? upstreamErrors.timeout(`no data for ${this.t.idleMs / 1000} s; timeout.idle_sec`)
+      : upstreamErrors.timeout(`no answer within ${this.t.firstByteMs / 1000} s; timeout.first_byte_sec`);
+  }
+
+  private release(clean: boolean): void {
+    if (this.released) return;
+    this.released = true;
+    this.watchdog.stop();
+    clearInterval(this.heartbeat);
+    this.signal.removeEventListener('abort', this.onClientAbort);
+    const ws = this.ws;
+    if (!ws) return;
+    if (clean && ws.readyState === WebSocket.OPEN) {
+      ws.close(1000);
+      // A peer that never answers the close frame must not hold the socket.
+      setTimeout(() => ws.terminate(), 1000).unref();
+    } else {
+      ws.terminate();
+    }
+  }
+}
