@@ -203,9 +203,20 @@ export class RedisStore implements Store {
   async lease(req: LeaseRequest): Promise<LeaseResult> {
     const k = this.keys;
     const leaseId = randomUUID();
-    const res = (await this.run(() =>
-      this.cmd('g2aLease')(k.accounts, k.leases, k.leaseExpiry, k.rrCursor, JSON.stringify(req), this.now(), this.random(), leaseId, this.leaseTtlMs),
-    )) as [number, string, number?];
+    let res: [number, string, number?];
+    try {
+      res = (await this.cmd('g2aLease')(k.accounts, k.leases, k.leaseExpiry, k.rrCursor, JSON.stringify(req), this.now(), this.random(), leaseId, this.leaseTtlMs)) as [
+        number,
+        string,
+        number?,
+      ];
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      // Redis may have run the script and lost only the reply: release that lease once it is back
+      // (reports are idempotent, so this is a no-op if the lease never came to exist).
+      this.pending.push([leaseId, { kind: 'aborted' }, { failThreshold: 0, cooldownMs: 0 }]);
+      throw storeUnavailable(this.label);
+    }
     if (res[0] === 1) {
       this.open.add(leaseId);
       return { ok: true, lease: JSON.parse(res[1]) };
