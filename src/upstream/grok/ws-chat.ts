@@ -11,11 +11,13 @@ import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { flattenMessages } from './flatten.js';
-import { buildCookie, latin1Safe } from './headers.js';
+import { gatewayHeaders, gatewayUrl } from './mgw-connect.js';
 import { heartbeat, itemCreate, responseCreate, sessionCreate, translateEvent } from './mgw-events.js';
 import { ResponseMapper } from './response-mapper.js';
 import { SessionIdentity } from './session-identity.js';
 import { uploadFileV2 } from './upload.js';
+
+export { gatewayHeaders, gatewayUrl };
 import { Watchdog } from './watchdog.js';
 import { proxyConnector } from './ws-proxy.js';
 
@@ -53,28 +55,6 @@ const HEARTBEAT_MS = 25_000;
 /** Queued frames at which the socket is paused (the consumer is slower than grok.com), and resumed. */
 const HIGH_WATER = 256;
 const LOW_WATER = 32;
-
-/** `https://grok.com[/prefix]` → `wss://grok.com[/prefix]/ws/mgw/?uid=<uuid>` (§1.1). */
-export function gatewayUrl(baseUrl: string, uid: string): string {
-  const u = new URL(baseUrl);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  u.pathname = `${u.pathname.replace(/\/+$/, '')}/ws/mgw/`;
-  u.search = `?uid=${encodeURIComponent(uid)}`;
-  return u.href;
-}
-
-/** The upgrade's headers (§1.3 HEAD mgw): no statsig, no request id, the cookie plus `x-userid`. */
-export function gatewayHeaders(config: Config, token: string, uid: string): Record<string, string> {
-  const g = config.grok;
-  return {
-    Origin: new URL(g.base_url).origin,
-    'User-Agent': latin1Safe(g.user_agent),
-    'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
-    'Cache-Control': 'no-cache',
-    Pragma: 'no-cache',
-    Cookie: `${buildCookie(token, g.cf_clearance)}; x-userid=${uid}`,
-  };
-}
 
 type Obj = Record<string, unknown>;
 

@@ -1,0 +1,24 @@
+import type { Config } from '../../config/schema.js';
+import { buildCookie, latin1Safe } from './headers.js';
+
+/** `https://grok.com[/prefix]` → `wss://grok.com[/prefix]/ws/mgw/?uid=<uuid>` (§1.1). */
+export function gatewayUrl(baseUrl: string, uid: string): string {
+  const u = new URL(baseUrl);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/ws/mgw/`;
+  u.search = `?uid=${encodeURIComponent(uid)}`;
+  return u.href;
+}
+
+/** The upgrade's headers (§1.3 HEAD mgw): no statsig, no request id, the cookie plus `x-userid`. */
+export function gatewayHeaders(config: Config, token: string, uid: string): Record<string, string> {
+  const g = config.grok;
+  return {
+    Origin: new URL(g.base_url).origin,
+    'User-Agent': latin1Safe(g.user_agent),
+    'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
+    'Cache-Control': 'no-cache',
+    Pragma: 'no-cache',
+    Cookie: `${buildCookie(token, g.cf_clearance)}; x-userid=${uid}`,
+  };
+}
