@@ -65,13 +65,18 @@ export async function* cutAtStop(events: AsyncIterable<UpstreamEvent>, stops: re
     }
     buf += e.text;
     let at = -1;
+    let matched = '';
     for (const s of list) {
       const i = buf.indexOf(s);
-      if (i >= 0 && (at < 0 || i < at)) at = i;
+      if (i >= 0 && (at < 0 || i < at)) {
+        at = i;
+        matched = s;
+      }
     }
     if (at >= 0) {
       if (at > 0) yield { type: 'text', text: buf.slice(0, at) };
-      yield { type: 'done', reason: 'stop' };
+      // Anthropic reports which sequence ended the turn (`stop_sequence`); OpenAI ignores it.
+      yield { type: 'done', reason: 'stop', stopSequence: matched };
       return;
     }
     if (buf.length > keep) {

@@ -8,6 +8,12 @@ import type { ChatPlan } from './chat-completions.js';
 
 /** Interleaves several event streams, tagging each event with its source; `e` undefined = that source ended. */
 export async function* mergeIndexed<T>(sources: readonly AsyncIterable<T>[]): AsyncGenerator<{ i: number; e?: T }> {
+  if (sources.length === 1) {
+    // The common case (n = 1): no racing, no per-event promise bookkeeping.
+    for await (const e of sources[0]!) yield { i: 0, e };
+    yield { i: 0 };
+    return;
+  }
   const its = sources.map((s) => s[Symbol.asyncIterator]());
   const pending = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>();
   const pull = (i: number) => {
@@ -65,6 +71,11 @@ export async function* streamChat(
     if (withUsage) c.usage = null;
     return sseData(c);
   };
+  // Text and reasoning deltas are most of a stream: their envelope is serialised once and only
+  // the fragment is stringified per event (same bytes as `chunk`, key order included).
+  const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"choices":[{"index":`;
+  const tail = `},"logprobs":null,"finish_reason":null}]${withUsage ? ',"usage":null' : ''}}\n\n`;
+  const textChunk = (index: number, key: 'content' | 'reasoning_content', text: string) => `${head}${index},"delta":{"${key}":${JSON.stringify(text)}${tail}`;
   const thinkTags = plan.reasoningFormat === 'think_tags';
   const deferRole = !!plan.intent.tools?.length;
   const states: ChoiceState[] = list.map(() => ({ text: '', reasoning: '', thinkOpen: false, citations: [], calls: [], roleSent: false, reason: 'stop' }));
@@ -93,13 +104,13 @@ export async function* streamChat(
           yield chunk(i, first(st, { content: (st.thinkOpen ? '' : '<think>\n') + e.text }));
           st.thinkOpen = true;
         } else {
-          yield chunk(i, first(st, { reasoning_content: e.text }));
+          yield st.roleSent ? textChunk(i, 'reasoning_content', e.text) : chunk(i, first(st, { reasoning_content: e.text }));
         }
       } else if (e.type === 'text') {
         if (!e.text) continue;
         const prefix = st.thinkOpen && !st.text ? '\n</think>\n' : '';
         st.text += e.text;
-        yield chunk(i, first(st, { content: prefix + e.text }));
+        yield st.roleSent ? textChunk(i, 'content', prefix + e.text) : chunk(i, first(st, { content: prefix + e.text }));
       } else if (e.type === 'tool_call') {
         if (plan.singleToolCall && st.calls.length) continue;
         const index = st.calls.length;

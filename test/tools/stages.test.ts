@@ -46,7 +46,7 @@ describe('applyIntentStages', () => {
     const u = upstream(texts('Hello wo', 'rld. STO', 'P here', ' more', ' more'));
     const out = await all(applyIntentStages(u.iter, intent({ limits: { stop: ['STOP', 'zzz'] } })));
     expect(joined(out)).toBe('Hello world. ');
-    expect(last(out)).toEqual({ type: 'done', reason: 'stop' });
+    expect(last(out)).toEqual({ type: 'done', reason: 'stop', stopSequence: 'STOP' });
     expect(u.state.closed).toBe(true);
     expect(u.state.pulled).toBe(3); // nothing read after the cut
     expect(joined(await all(applyIntentStages(upstream(texts('no stop', ' here')).iter, intent({ limits: { stop: ['STOP'] } }))))).toBe('no stop here');

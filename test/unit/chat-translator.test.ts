@@ -106,3 +106,24 @@ describe('chat translator', () => {
     expect(err.error.code).toBe('upstream_bad_response');
   });
 });
+
+describe('streamed delta fast path', () => {
+  it('writes text and reasoning chunks byte-identical to the generic serialisation', async () => {
+    for (const stream_options of [undefined, { include_usage: true }]) {
+      const p = plan({ stream: true, stream_options, messages: [{ role: 'user', content: 'q' }] });
+      const tricky: UpstreamEvent[] = [
+        { type: 'reasoning', text: 'quote " backslash \\ newline \n' },
+        { type: 'text', text: 'emoji 🚀 and \u2028 and </script>' },
+        { type: 'done' },
+      ];
+      const out: string[] = [];
+      for await (const s of streamChat(p, events(tricky))) out.push(s);
+      for (const s of out.slice(0, -1)) {
+        expect(s).toBe(`data: ${JSON.stringify(JSON.parse(s.slice(6)))}\n\n`);
+        expectValid('CreateChatCompletionStreamResponse', JSON.parse(s.slice(6)));
+      }
+      const deltas = out.slice(1, 3).map((s) => JSON.parse(s.slice(6)).choices[0].delta);
+      expect(deltas).toEqual([{ reasoning_content: tricky[0]!.type === 'reasoning' ? 'quote " backslash \\ newline \n' : '' }, { content: 'emoji 🚀 and \u2028 and </script>' }]);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled as randomBytes } from '../../lib/ids.js';
 import type { Config } from '../../config/schema.js';
 
 /**
