@@ -1,7 +1,8 @@
 /**
  * The admin console in a real browser: Debian's Chromium driven by playwright-core, against the
- * real server and the fake grok.com. Also writes the README's screenshots (1280×800) to
- * docs/screenshots/. `.ci/run` installs chromium when it is missing.
+ * real server and the fake grok.com. Takes a 1280×800 screenshot of every page: into a temp folder
+ * on ordinary runs, and into docs/screenshots/ (the README's) with `UPDATE_SCREENSHOTS=1`, so a
+ * test run does not rewrite committed images. `.ci/run` installs chromium when it is missing.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { expectValid } from '../helpers/openapi.js';
 import { ADMIN_KEY, API_KEY, startStack, type Stack } from '../helpers/stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(import.meta.dirname, '../../docs/screenshots');
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(import.meta.dirname, '../../docs/screenshots') : mkdtempSync(join(tmpdir(), 'g2a-shots-'));
 
 let stack: Stack;
 let context: BrowserContext;
