@@ -7,6 +7,8 @@ import { createMediaServices } from './media/services.js';
 import { AccountPool } from './pool/pool.js';
 import type { Services } from './services.js';
 import { Stats } from './stats/stats.js';
+import { RedisStats } from './stats/redis-stats.js';
+import type { StatsStore } from './stats/types.js';
 import type { KeyStore } from './store/keys.js';
 import { LocalKeyStore } from './store/local/local-key-store.js';
 import { RedisKeyStore } from './store/redis/redis-key-store.js';
@@ -73,7 +75,11 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
       ? new RedisKeyStore(store.client, store.keys, store.label)
       : new LocalKeyStore({ dataDir: config.server.data_dir, onFlushError: (err) => log.error({ err }, 'writing keys.json failed; retrying') });
   await keys.init();
-  const stats = new Stats({ dataDir: config.server.data_dir, logSize: config.log.recent_requests, onError: (err) => log.warn({ err }, 'writing stats.json failed') });
+  // Usage figures and the request log: shared through Redis (buffered, flushed every second), or per process.
+  const stats: StatsStore =
+    store instanceof RedisStore
+      ? new RedisStats(store.client, store.keys, store.label, { logSize: config.log.recent_requests, onError: (err) => log.warn({ err: (err as Error).message }, 'redis: flushing stats failed') })
+      : new Stats({ dataDir: config.server.data_dir, logSize: config.log.recent_requests, onError: (err) => log.warn({ err }, 'writing stats.json failed') });
   await stats.init();
   settings.onChange((c) => stats.resize(c.log.recent_requests));
   // app.api_key is a runtime setting: a change (on any instance) replaces the config keys at once.
@@ -109,10 +115,11 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     async close() {
       services.quotaSync.stop();
       await media.close();
+      // Before the store: the Redis stats' last flush needs the store's connection.
+      await stats.close();
       await store.close();
       await responses.close();
       await keys.close();
-      await stats.close();
       await dispatcher.close();
     },
   };

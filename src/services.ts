@@ -8,7 +8,7 @@ import type { AccountPool } from './pool/pool.js';
 import type { QuotaSync } from './pool/quota-sync.js';
 import type { KeyStore } from './store/keys.js';
 import type { ResponseStore } from './store/responses.js';
-import type { Stats } from './stats/stats.js';
+import type { StatsStore } from './stats/types.js';
 import type { TaskStore } from './store/tasks.js';
 import type { Store } from './store/types.js';
 import type { ChatUpstream } from './upstream/types.js';
@@ -34,7 +34,7 @@ export interface Services {
   /** Client keys managed in the admin console (limits, expiry, model allowlist). */
   keys: KeyStore;
   /** Usage figures and the recent-request log (admin console). */
-  stats: Stats;
+  stats: StatsStore;
   /** Runtime settings: the source of `config()`, editable through the admin API. */
   settings: SettingsService;
   /** Quota windows and tiers from grok.com (import, schedule, admin refresh). */

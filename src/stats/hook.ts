@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { clientKeyOf } from '../http/auth.js';
 import { requestNote } from './request-meta.js';
-import type { Stats } from './stats.js';
+import type { StatsStore } from './types.js';
 
 /**
  * Feeds every finished client request into the stats (onResponse: after the last byte, so a
  * stream's duration is the whole stream). Reads only the model name from the body, never content.
  */
-export function installStatsHook(scope: FastifyInstance, stats: Stats): void {
+export function installStatsHook(scope: FastifyInstance, stats: StatsStore): void {
   scope.addHook('onResponse', async (req, reply) => {
     const model = (req.body as { model?: unknown } | undefined)?.model;
     const note = requestNote(req);

@@ -1,8 +1,8 @@
 /**
  * Usage figures and the recent-request log for the admin console. In memory (one `record` per
  * finished client request: a few Map updates, no I/O), persisted to `<dataDir>/stats.json`
- * every `persistMs` and on close, so a restart keeps the history. Per instance: with several
- * instances each reports what it served.
+ * every `persistMs` and on close, so a restart keeps the history. Per instance: with storage
+ * type redis, bootstrap uses ./redis-stats.ts instead so every instance reports the combined figures.
  *
  * Nothing here ever holds a prompt, an answer, a token or a key: entries carry the route, model,
  * key *name*, account *id*, status, duration and token count only.
@@ -10,60 +10,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-write.js';
+import { add, buildSnapshot, DAY, empty, HOUR, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, OTHER, type Bucket, type Dimension, type LogEntry, type StatsStore } from './types.js';
 
-export interface LogEntry {
-  /** Epoch ms when the request finished. */
-  time: number;
-  method: string;
-  route: string;
-  model: string | null;
-  key: string | null;
-  account: string | null;
-  status: number;
-  ms: number;
-  tokens: number | null;
-}
+export type { LogEntry } from './types.js';
 
-interface Bucket {
-  total: number;
-  success: number;
-  failed: number;
-  /** Sum of durations, for the average. */
-  ms: number;
-  tokens: number;
-}
-
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-const KEEP_HOURS = 48;
-const KEEP_DAYS = 30;
-/** Distinct models/accounts/keys tracked; beyond this they are summed under "(other)". */
-const MAX_DIMENSION = 2000;
-
-const empty = (): Bucket => ({ total: 0, success: 0, failed: 0, ms: 0, tokens: 0 });
-
-function add(b: Bucket, e: LogEntry): void {
-  b.total++;
-  if (e.status < 400) b.success++;
-  else b.failed++;
-  b.ms += e.ms;
-  b.tokens += e.tokens ?? 0;
-}
-
-function view(b: Bucket) {
-  return {
-    total: b.total,
-    success: b.success,
-    failed: b.failed,
-    success_rate: b.total ? b.success / b.total : null,
-    avg_latency_ms: b.total ? Math.round(b.ms / b.total) : null,
-    tokens: b.tokens,
-  };
-}
-
-type Dimension = 'models' | 'accounts' | 'keys';
-
-export class Stats {
+export class Stats implements StatsStore {
   private hourly = new Map<number, Bucket>();
   private daily = new Map<number, Bucket>();
   private dims: Record<Dimension, Map<string, Bucket>> = { models: new Map(), accounts: new Map(), keys: new Map() };
@@ -127,20 +78,7 @@ export class Stats {
 
   /** Requests per hour (last 24, oldest first, gaps filled), per day (last 7), per model/account/key. */
   snapshot(now = Date.now()) {
-    const h = Math.floor(now / HOUR);
-    const d = Math.floor(now / DAY);
-    const hourly = Array.from({ length: 24 }, (_, i) => h - 23 + i).map((k) => ({ hour: new Date(k * HOUR).toISOString(), ...view(this.hourly.get(k) ?? empty()) }));
-    const daily = Array.from({ length: 7 }, (_, i) => d - 6 + i).map((k) => ({ date: new Date(k * DAY).toISOString().slice(0, 10), ...view(this.daily.get(k) ?? empty()) }));
-    const ranked = (dim: Dimension, name: string) =>
-      [...this.dims[dim].entries()].sort((a, b) => b[1].total - a[1].total).slice(0, 50).map(([id, b]) => ({ [name]: id, ...view(b) }));
-    return {
-      summary: view(this.total),
-      hourly,
-      daily,
-      models: ranked('models', 'model'),
-      accounts: ranked('accounts', 'account_id'),
-      keys: ranked('keys', 'key_name'),
-    };
+    return buildSnapshot({ hour: (k) => this.hourly.get(k), day: (k) => this.daily.get(k), total: this.total, dims: this.dims }, now);
   }
 
   /** Changes how many log entries are kept (log.recent_requests is a runtime setting); keeps the newest. */
@@ -174,7 +112,7 @@ export class Stats {
     const map = this.dims[dim];
     let b = map.get(id);
     if (!b) {
-      if (map.size >= MAX_DIMENSION) id = '(other)';
+      if (map.size >= MAX_DIMENSION) id = OTHER;
       b = map.get(id) ?? empty();
       map.set(id, b);
     }

@@ -13,14 +13,14 @@ export function registerStatsRoutes(app: FastifyInstance, services: Services): v
       const status = a.status === 'cooling' && (a.coolingUntil === null || a.coolingUntil <= now) ? 'active' : a.status;
       health[status] = (health[status] ?? 0) + 1;
     }
-    return { ...services.stats.snapshot(now), accounts_by_status: health, generated_at: new Date(now).toISOString() };
+    return { ...(await services.stats.snapshot(now)), accounts_by_status: health, generated_at: new Date(now).toISOString() };
   });
 
   app.get<{ Querystring: { limit?: string } }>('/admin/api/logs', async (req) => {
     const raw = req.query.limit ?? '100';
     const limit = Number(raw);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw errors.invalidValue('limit', `'limit' must be an integer from 1 to 10000, not '${raw}'.`);
-    const logs = services.stats.recent(limit).map((e) => ({
+    const logs = (await services.stats.recent(limit)).map((e) => ({
       time: new Date(e.time).toISOString(),
       method: e.method,
       route: e.route,

@@ -1,0 +1,236 @@
+/**
+ * Usage figures and the recent-request log shared by every instance on one Redis (storage type
+ * redis), so the admin console shows what all of them served. Same figures and retention as the
+ * local `Stats`:
+ *   `{p}:stats:h:<hour>` / `{p}:stats:d:<day>`  hashes total/success/failed/ms/tokens, expiring
+ *                                             KEEP_HOURS hours / KEEP_DAYS days after their period;
+ *   `{p}:stats:total`                          the all-time hash (no expiry, like the local total);
+ *   `{p}:stats:models|accounts|keys`           all-time hashes of `<metric>:<id>` (capped ids);
+ *   `{p}:stats:log`                            the capped log (JSON entries, newest first).
+ *
+ * `record` only adds to an in-memory buffer; a timer flushes it every `flushMs` in one Lua script
+ * (../store/redis/lua/stats.ts), so the request path never waits on Redis. A flush that cannot
+ * reach Redis puts its batch back for the next one (bounded, see ./pending.ts). Reads flush first
+ * (an admin sees their own instance's last second) and then aggregate from Redis; while Redis is
+ * down they fail with 503 `store_unavailable` like every other store read.
+ */
+import type { Redis } from 'ioredis';
+import { isConnectionError, storeUnavailable } from '../store/redis/connection.js';
+import type { RedisKeys } from '../store/redis/keys.js';
+import { STATS_FLUSH_LUA } from '../store/redis/lua/stats.js';
+import { PendingStats } from './pending.js';
+import {
+  buildSnapshot,
+  DAY,
+  DIMENSIONS,
+  empty,
+  HOUR,
+  KEEP_DAYS,
+  KEEP_HOURS,
+  MAX_DIMENSION,
+  OTHER,
+  type Bucket,
+  type Dimension,
+  type LogEntry,
+  type StatsSnapshot,
+  type StatsStore,
+} from './types.js';
+
+export interface RedisStatsOptions {
+  logSize: number;
+  /** How often buffered increments are written (ms); 0 = only on read/close/`flush()` (tests). */
+  flushMs?: number;
+  /** Told when flushing starts failing (once per outage) or a flush is rejected by Redis. */
+  onError?: (err: unknown) => void;
+}
+
+const METRICS = ['total', 'success', 'failed', 'ms', 'tokens'] as const;
+
+export class RedisStats implements StatsStore {
+  private pending = new PendingStats();
+  /** A resize must reach Redis (LTRIM) even when nothing was recorded. */
+  private trim = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private failing = false;
+  private timer: NodeJS.Timeout | null = null;
+  private logSize: number;
+  private readonly k: { total: string; log: string; dims: Record<Dimension, string>; hour: (i: number) => string; day: (i: number) => string };
+
+  constructor(
+    private readonly client: Redis,
+    keys: RedisKeys,
+    private readonly label: string,
+    private readonly opts: RedisStatsOptions,
+  ) {
+    this.logSize = opts.logSize;
+    this.k = {
+      total: keys.key('stats', 'total'),
+      log: keys.key('stats', 'log'),
+      dims: { models: keys.key('stats', 'models'), accounts: keys.key('stats', 'accounts'), keys: keys.key('stats', 'keys') },
+      hour: (i) => keys.key('stats', 'h', String(i)),
+      day: (i) => keys.key('stats', 'd', String(i)),
+    };
+  }
+
+  /** The connection belongs to the account store, which opens it (and closes it after us). */
+  async init(): Promise<void> {
+    if (this.opts.flushMs === 0) return;
+    this.timer = setInterval(() => void this.flush(), this.opts.flushMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+
+  record(e: LogEntry): void {
+    this.pending.record(e, this.logSize);
+  }
+
+  resize(logSize: number): void {
+    if (logSize === this.logSize) return;
+    this.logSize = logSize;
+    this.trim = true;
+  }
+
+  /**
+   * Writes the buffered increments; resolves false (never rejects) when they were kept for the
+   * next attempt. Flushes run one at a time, in order.
+   */
+  flush(): Promise<boolean> {
+    const run = this.chain.then(() => this.flushOnce());
+    this.chain = run;
+    return run;
+  }
+
+  async recent(limit: number): Promise<LogEntry[]> {
+    await this.flush();
+    const n = Math.min(limit, this.logSize);
+    if (n <= 0) return [];
+    const rows = await this.run(() => this.client.lrange(this.k.log, 0, n - 1));
+    const out: LogEntry[] = [];
+    for (const row of rows) {
+      try {
+        out.push(JSON.parse(row) as LogEntry);
+      } catch {
+        // A foreign or damaged entry: skip it rather than fail the whole log.
+      }
+    }
+    return out;
+  }
+
+  async snapshot(now = Date.now()): Promise<StatsSnapshot> {
+    await this.flush();
+    const h = Math.floor(now / HOUR);
+    const d = Math.floor(now / DAY);
+    const hours = Array.from({ length: 24 }, (_, i) => h - 23 + i);
+    const days = Array.from({ length: 7 }, (_, i) => d - 6 + i);
+    const keys = [...hours.map(this.k.hour), ...days.map(this.k.day), this.k.total, ...DIMENSIONS.map((x) => this.k.dims[x])];
+    const replies = await this.run(async () => {
+      const res = (await this.client.pipeline(keys.map((key) => ['hgetall', key])).exec()) ?? [];
+      return res.map(([err, value]) => {
+        if (err) throw err;
+        return value as Record<string, string>;
+      });
+    });
+    const hourMap = new Map(hours.map((k, i) => [k, toBucket(replies[i]!)]));
+    const dayMap = new Map(days.map((k, i) => [k, toBucket(replies[24 + i]!)]));
+    const dims = Object.fromEntries(DIMENSIONS.map((x, i) => [x, toDimension(replies[32 + i]!)])) as Record<Dimension, Map<string, Bucket>>;
+    return buildSnapshot({ hour: (k) => hourMap.get(k), day: (k) => dayMap.get(k), total: toBucket(replies[31]!), dims }, now);
+  }
+
+  /** Forgets everything, on every instance (buckets within retention are named, no KEYS/SCAN). */
+  async reset(): Promise<void> {
+    this.pending = new PendingStats();
+    const h = Math.floor(Date.now() / HOUR);
+    const d = Math.floor(Date.now() / DAY);
+    const keys = [this.k.total, this.k.log, ...DIMENSIONS.map((x) => this.k.dims[x])];
+    for (let i = h - KEEP_HOURS - 1; i <= h + 1; i++) keys.push(this.k.hour(i));
+    for (let i = d - KEEP_DAYS - 1; i <= d + 1; i++) keys.push(this.k.day(i));
+    await this.run(() => this.client.del(...keys));
+  }
+
+  private async flushOnce(): Promise<boolean> {
+    if (this.pending.isEmpty && !this.trim) return true;
+    const batch = this.pending;
+    const trim = this.trim;
+    this.pending = new PendingStats();
+    this.trim = false;
+    const { keys, args } = this.encode(batch);
+    try {
+      await this.client.eval(STATS_FLUSH_LUA, keys.length, ...keys, ...args);
+      this.failing = false;
+      return true;
+    } catch (err) {
+      if (isConnectionError(err)) {
+        // Redis is away: keep the increments for the next flush (bounded), report once per outage.
+        this.pending.absorb(batch, this.logSize, Date.now());
+        this.trim ||= trim;
+        if (!this.failing) this.opts.onError?.(err);
+        this.failing = true;
+      } else {
+        // Redis rejected the script itself: retrying the same batch would fail forever.
+        this.opts.onError?.(err);
+      }
+      return false;
+    }
+  }
+
+  private encode(batch: PendingStats): { keys: string[]; args: (string | number)[] } {
+    const keys = [this.k.total, this.k.dims.models, this.k.dims.accounts, this.k.dims.keys, this.k.log];
+    const buckets: (string | number)[] = [];
+    for (const [i, b] of batch.hours) {
+      keys.push(this.k.hour(i));
+      buckets.push((i + 1 + KEEP_HOURS) * HOUR, ...nums(b));
+    }
+    for (const [i, b] of batch.days) {
+      keys.push(this.k.day(i));
+      buckets.push((i + 1 + KEEP_DAYS) * DAY, ...nums(b));
+    }
+    const dims: (string | number)[] = [];
+    let nd = 0;
+    DIMENSIONS.forEach((x, di) => {
+      for (const [id, b] of batch.dims[x]) {
+        dims.push(di + 1, id, ...nums(b));
+        nd++;
+      }
+    });
+    const log = batch.logTail(this.logSize).map((e) => JSON.stringify(e));
+    const head = [this.logSize, MAX_DIMENSION, OTHER, batch.hours.size + batch.days.size, nd, log.length, ...nums(batch.total)];
+    return { keys, args: [...head, ...buckets, ...dims, ...log] };
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isConnectionError(err)) throw storeUnavailable(this.label);
+      throw err;
+    }
+  }
+}
+
+const nums = (b: Bucket) => METRICS.map((m) => b[m]);
+
+function toBucket(h: Record<string, string>): Bucket {
+  const b = empty();
+  for (const m of METRICS) b[m] = Number(h[m] ?? 0) || 0;
+  return b;
+}
+
+/** `<metric>:<id>` fields → id → bucket (metric names hold no colon; ids may). */
+function toDimension(h: Record<string, string>): Map<string, Bucket> {
+  const out = new Map<string, Bucket>();
+  for (const [field, value] of Object.entries(h)) {
+    const cut = field.indexOf(':');
+    const metric = field.slice(0, cut) as (typeof METRICS)[number];
+    if (cut < 0 || !METRICS.includes(metric)) continue;
+    const id = field.slice(cut + 1);
+    let b = out.get(id);
+    if (!b) out.set(id, (b = empty()));
+    b[metric] = Number(value) || 0;
+  }
+  return out;
+}

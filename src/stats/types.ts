@@ -1,0 +1,118 @@
+/**
+ * The stats contract shared by the local (in-memory + DATA_DIR/stats.json) and the Redis
+ * implementation: what one finished request records, the buckets both keep, their retention, and
+ * the snapshot shape `/admin/api/stats` serves. Recording is synchronous and never does I/O (it
+ * runs in every request's onResponse hook); reading may be async (Redis).
+ */
+
+export interface LogEntry {
+  /** Epoch ms when the request finished. */
+  time: number;
+  method: string;
+  route: string;
+  model: string | null;
+  key: string | null;
+  account: string | null;
+  status: number;
+  ms: number;
+  tokens: number | null;
+}
+
+export interface Bucket {
+  total: number;
+  success: number;
+  failed: number;
+  /** Sum of durations, for the average. */
+  ms: number;
+  tokens: number;
+}
+
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
+/** Hourly buckets kept (the snapshot shows 24). */
+export const KEEP_HOURS = 48;
+/** Daily buckets kept (the snapshot shows 7). */
+export const KEEP_DAYS = 30;
+/** Distinct models/accounts/keys tracked; beyond this they are summed under "(other)". */
+export const MAX_DIMENSION = 2000;
+export const OTHER = '(other)';
+
+export type Dimension = 'models' | 'accounts' | 'keys';
+export const DIMENSIONS: readonly Dimension[] = ['models', 'accounts', 'keys'];
+
+export const empty = (): Bucket => ({ total: 0, success: 0, failed: 0, ms: 0, tokens: 0 });
+
+/** Adds one request to a bucket. */
+export function add(b: Bucket, e: LogEntry): void {
+  b.total++;
+  if (e.status < 400) b.success++;
+  else b.failed++;
+  b.ms += e.ms;
+  b.tokens += e.tokens ?? 0;
+}
+
+/** Adds one bucket to another (merging unflushed increments back, aggregating reads). */
+export function merge(into: Bucket, b: Bucket): void {
+  into.total += b.total;
+  into.success += b.success;
+  into.failed += b.failed;
+  into.ms += b.ms;
+  into.tokens += b.tokens;
+}
+
+export function view(b: Bucket) {
+  return {
+    total: b.total,
+    success: b.success,
+    failed: b.failed,
+    success_rate: b.total ? b.success / b.total : null,
+    avg_latency_ms: b.total ? Math.round(b.ms / b.total) : null,
+    tokens: b.tokens,
+  };
+}
+
+export interface SnapshotSource {
+  hour(index: number): Bucket | undefined;
+  day(index: number): Bucket | undefined;
+  total: Bucket;
+  dims: Record<Dimension, Iterable<[string, Bucket]>>;
+}
+
+/** Requests per hour (last 24, oldest first, gaps filled), per day (last 7), per model/account/key (top 50). */
+export function buildSnapshot(src: SnapshotSource, now: number) {
+  const h = Math.floor(now / HOUR);
+  const d = Math.floor(now / DAY);
+  const hourly = Array.from({ length: 24 }, (_, i) => h - 23 + i).map((k) => ({ hour: new Date(k * HOUR).toISOString(), ...view(src.hour(k) ?? empty()) }));
+  const daily = Array.from({ length: 7 }, (_, i) => d - 6 + i).map((k) => ({ date: new Date(k * DAY).toISOString().slice(0, 10), ...view(src.day(k) ?? empty()) }));
+  const ranked = <N extends string>(dim: Dimension, name: N) =>
+    [...src.dims[dim]].sort((a, b) => b[1].total - a[1].total).slice(0, 50).map(([id, b]) => ({ [name]: id, ...view(b) }) as Record<N, string> & ReturnType<typeof view>);
+  return {
+    summary: view(src.total),
+    hourly,
+    daily,
+    models: ranked('models', 'model'),
+    accounts: ranked('accounts', 'account_id'),
+    keys: ranked('keys', 'key_name'),
+  };
+}
+
+export type StatsSnapshot = ReturnType<typeof buildSnapshot>;
+
+/**
+ * Usage figures and the recent-request log. `Stats` (./stats.ts) keeps them per process;
+ * `RedisStats` (./redis-stats.ts) shares them between every instance on one Redis.
+ */
+export interface StatsStore {
+  init(): Promise<void>;
+  /** Writes out what is still buffered. */
+  close(): Promise<void>;
+  /** One finished request. Synchronous, no I/O: the request path never waits on storage. */
+  record(e: LogEntry): void;
+  /** The most recent entries, newest first. */
+  recent(limit: number): LogEntry[] | Promise<LogEntry[]>;
+  snapshot(now?: number): StatsSnapshot | Promise<StatsSnapshot>;
+  /** Changes how many log entries are kept (log.recent_requests is a runtime setting); keeps the newest. */
+  resize(logSize: number): void;
+  /** Forgets everything (admin "reset"). */
+  reset(): void | Promise<void>;
+}
