@@ -37,6 +37,12 @@ export interface ProxyOptions {
   accounts: number;
   /** Directory for a V8 CPU profile (written when the proxy exits), or null. */
   profileDir: string | null;
+  /** Extra node flags (e.g. --expose-gc for bench/leak-check.ts); BENCH_PROXY_NODE_ARGS adds more. */
+  nodeArgs?: string[];
+  /** The compiled entry point (default dist/src/server.js). */
+  entry?: string;
+  /** Extra environment for the proxy process. */
+  env?: Record<string, string>;
 }
 
 export async function startProxy(o: ProxyOptions): Promise<{ child: Child; url: string }> {
@@ -44,7 +50,8 @@ export async function startProxy(o: ProxyOptions): Promise<{ child: Child; url: 
   mkdirSync(o.dataDir, { recursive: true });
   // The pool must never be the bottleneck: 1,000 streams per account (the schema's maximum).
   writeFileSync(join(o.dataDir, 'config.toml'), '[token]\nmax_concurrency_per_account = 1000\n');
-  const args = [...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []), 'dist/src/server.js'];
+  const extra = [...(o.nodeArgs ?? []), ...(process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const args = [...extra, ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []), o.entry ?? 'dist/src/server.js'];
   const child = startChild('proxy', process.execPath, args, {
     cwd: o.root,
     env: {
@@ -61,6 +68,7 @@ export async function startProxy(o: ProxyOptions): Promise<{ child: Child; url: 
       // Bench mode serves the REST endpoint; the mgw WebSocket transport has no bench mode yet.
       GROK_CHAT_TRANSPORT: 'rest',
       PROXY_URL: '',
+      ...o.env,
     },
   });
   const url = `http://127.0.0.1:${port}`;
