@@ -13,75 +13,79 @@ export function sseEvent(name: string, payload: unknown): string {
 
 export const SSE_KEEPALIVE = ': keepalive\n\n';
 
+const TICK = Symbol('keepalive');
+const FLUSH = Symbol('flush');
+type Wake = typeof TICK | typeof FLUSH;
+
 /**
- * Interleaves `: keepalive` comments into a stream of SSE events whenever the source has been
- * silent for `intervalMs`. The pending `next()` is kept across keepalives, so no event is lost
- * or reordered.
+ * The body of an SSE response, from a stream of whole events:
+ * - events that are ready at once (a burst of upstream tokens arrives in one TCP read) are joined
+ *   into one string, so a burst costs one socket write instead of one per event. An event is
+ *   never held back waiting for another: the batch is cut as soon as the event loop would move
+ *   on (setImmediate), or at `maxChars`;
+ * - a `: keepalive` comment goes out whenever the source has been silent for `keepaliveMs`.
+ * The pending `next()` is kept across wake-ups, so nothing is lost or reordered. One generator
+ * with one timer and one promise per event: layering a keepalive generator and a batching one
+ * (with a race per event) was a measurable share of a streamed answer's CPU (bench/README.md).
  */
-export async function* withKeepalive(source: AsyncIterable<string>, intervalMs: number): AsyncGenerator<string> {
+export async function* sseBody(source: AsyncIterable<string>, keepaliveMs: number, maxChars = 64 * 1024): AsyncGenerator<string> {
   const it = source[Symbol.asyncIterator]();
   let pending: Promise<IteratorResult<string>> | null = null;
-  let wake: ((v: 'tick') => void) | null = null;
-  // One timer per stream, re-armed with refresh(): creating a timer and a race per event was a
-  // measurable share of a streamed answer's CPU (bench/README.md).
-  const timer = setTimeout(() => wake?.('tick'), intervalMs);
+  let wake: ((v: IteratorResult<string> | Wake) => void) | null = null;
+  let flushArmed = false;
+  // While the consumer holds us at a `yield` nobody listens: try again later rather than never.
+  const timer = setTimeout(() => (wake ? wake(TICK) : timer.refresh()), keepaliveMs);
+  const flushSoon = () => {
+    flushArmed = false;
+    wake?.(FLUSH);
+  };
+  let batch = '';
   try {
     for (;;) {
       pending ??= it.next();
       const p = pending;
-      const r = await new Promise<IteratorResult<string> | 'tick'>((resolve, reject) => {
-        wake = resolve;
-        p.then(resolve, reject);
-      });
+      let r: IteratorResult<string> | Wake;
+      try {
+        r = await new Promise<IteratorResult<string> | Wake>((resolve, reject) => {
+          wake = resolve;
+          p.then(resolve, reject);
+        });
+      } catch (e) {
+        // What the source produced before failing still goes out, then the failure.
+        if (batch) yield batch;
+        batch = '';
+        throw e;
+      }
       wake = null;
-      timer.refresh();
-      if (r === 'tick') {
-        yield SSE_KEEPALIVE;
+      if (r === FLUSH || r === TICK) {
+        if (batch) {
+          const out = batch;
+          batch = '';
+          yield out;
+        }
+        if (r === TICK) {
+          timer.refresh();
+          yield SSE_KEEPALIVE;
+        }
         continue;
       }
       pending = null;
-      if (r.done) return;
-      yield r.value;
+      timer.refresh();
+      if (r.done) break;
+      batch += r.value;
+      if (batch.length >= maxChars) {
+        const out = batch;
+        batch = '';
+        yield out;
+      } else if (!flushArmed) {
+        flushArmed = true;
+        setImmediate(flushSoon);
+      }
     }
+    if (batch) yield batch;
   } finally {
     clearTimeout(timer);
     // Runs when the client went away too: lets the source release the upstream at once.
-    await it.return?.();
-  }
-}
-
-/**
- * Joins the events that are ready at once (a burst of upstream tokens arrives in one TCP read)
- * into one string, so a burst costs one socket write instead of one per event. An event is
- * never held back waiting for another: the batch is cut as soon as the event loop would move
- * on (setImmediate), or at `maxChars`.
- */
-export async function* coalesce(source: AsyncIterable<string>, maxChars = 64 * 1024): AsyncGenerator<string> {
-  const it = source[Symbol.asyncIterator]();
-  let pending: Promise<IteratorResult<string>> | null = null;
-  try {
-    for (;;) {
-      const first = await (pending ?? it.next());
-      pending = null;
-      if (first.done) return;
-      let batch = first.value;
-      let ended = false;
-      const flush = new Promise<'flush'>((resolve) => setImmediate(resolve, 'flush'));
-      while (batch.length < maxChars) {
-        pending = it.next();
-        const r = await Promise.race([pending, flush]);
-        if (r === 'flush') break; // `pending` opens the next batch
-        pending = null;
-        if (r.done) {
-          ended = true;
-          break;
-        }
-        batch += r.value;
-      }
-      yield batch;
-      if (ended) return;
-    }
-  } finally {
     await it.return?.();
   }
 }
@@ -93,5 +97,5 @@ export function sendSse(reply: FastifyReply, events: AsyncIterable<string>, keep
     .header('cache-control', 'no-cache')
     .header('connection', 'keep-alive')
     .header('x-accel-buffering', 'no');
-  return reply.send(Readable.from(coalesce(withKeepalive(events, keepaliveMs)), { objectMode: false }));
+  return reply.send(Readable.from(sseBody(events, keepaliveMs), { objectMode: false }));
 }

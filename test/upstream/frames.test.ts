@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
-import { parseFrames } from '../../src/upstream/grok/frames.js';
+import { parseFrameBatches, parseFrames } from '../../src/upstream/grok/frames.js';
 import { chunks, collect } from './helpers.js';
 
 describe('parseFrames', () => {
@@ -83,5 +83,19 @@ describe('parseFrames', () => {
     for await (const _ of parseFrames(chunks(big.subarray(0, 1_000_003), big.subarray(1_000_003)))) n++;
     expect(n).toBe(50_000);
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('groups frames by the network read that completed them', async () => {
+    const batches = await collect(parseFrameBatches(chunks('{"a":1}\n{"b":2}\n{"c"', ':3}\n', 'data: [DONE]\n{"d":4}\n')));
+    expect(batches).toEqual([[{ a: 1 }, { b: 2 }], [{ c: 3 }]]);
+  });
+
+  it('delivers the frames before a bad line of the same read, then fails', async () => {
+    const seen: unknown[] = [];
+    const err = await (async () => {
+      for await (const b of parseFrameBatches(chunks('{"a":1}\n{"b":2}\nnot json\n'))) seen.push(...b);
+    })().catch((e) => e);
+    expect(seen).toEqual([{ a: 1 }, { b: 2 }]);
+    expect(err.code).toBe('upstream_bad_response');
   });
 });

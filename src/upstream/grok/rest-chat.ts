@@ -9,7 +9,7 @@ import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { flattenMessages } from './flatten.js';
-import { parseFrames } from './frames.js';
+import { parseFrameBatches } from './frames.js';
 import { buildGrokHeaders } from './headers.js';
 import { buildChatPayload } from './payload.js';
 import { ResponseMapper } from './response-mapper.js';
@@ -58,7 +58,10 @@ class RestTurn {
   private released = false;
   private body: Readable | undefined;
   private stream: Readable | undefined;
-  private frames: AsyncIterator<unknown> | undefined;
+  private frames: AsyncIterator<unknown[]> | undefined;
+  /** The frames of the last network read, consumed from `at`. */
+  private batch: unknown[] = [];
+  private at = 0;
   private readonly onClientAbort = () => this.controller.abort(this.signal.reason);
 
   constructor(
@@ -92,7 +95,7 @@ class RestTurn {
         throw classifyHttp(res.statusCode, await errorText(res.body, encoding), res.headers);
       }
       this.stream = decodeBody(res.body, encoding);
-      this.frames = parseFrames(this.stream)[Symbol.asyncIterator]();
+      this.frames = parseFrameBatches(this.stream)[Symbol.asyncIterator]();
       const first: UpstreamEvent[] = [];
       const ended = await this.prime(first);
       this.primed = true;
@@ -107,13 +110,13 @@ class RestTurn {
   /** Reads until the first text/reasoning (→ false) or the end of the turn (→ true). */
   private async prime(out: UpstreamEvent[]): Promise<boolean> {
     for (;;) {
-      const r = await this.next();
-      if (r.done) {
+      if (this.at === this.batch.length && !(await this.pull())) {
         this.mapper.finish(out);
         if (!this.mapper.hasContent) throw upstreamErrors.badResponse('the answer stream ended before any answer');
         return true;
       }
-      if (this.mapper.map(r.value, out)) {
+      // Frames after the first content stay in `batch` for `events`.
+      if (this.mapper.map(this.batch[this.at++], out)) {
         this.mapper.finish(out);
         return true;
       }
@@ -129,14 +132,19 @@ class RestTurn {
         for (let i = 0; i < out.length; i++) yield out[i]!;
         out.length = 0;
         if (ended) break;
-        const r = await this.next();
-        if (r.done) {
+        if (this.at === this.batch.length && !(await this.pull())) {
           // EOF after content is a normal end: some generations send no end marker (§4.4).
           this.mapper.finish(out);
           ended = true;
-        } else if (this.mapper.map(r.value, out)) {
-          this.mapper.finish(out);
-          ended = true;
+          continue;
+        }
+        // A whole network read at once: its events are then yielded without further awaits.
+        while (this.at < this.batch.length) {
+          if (this.mapper.map(this.batch[this.at++], out)) {
+            this.mapper.finish(out);
+            ended = true;
+            break;
+          }
         }
       }
       clean = true;
@@ -149,17 +157,21 @@ class RestTurn {
   }
 
   /**
-   * The next frame. While priming, the first-byte clock started with the request keeps running
-   * (it bounds request → first answer frame as a whole); afterwards the idle clock counts only
-   * while we wait on grok.com, not while the consumer is busy.
+   * Loads the frames of the next network read into `batch`; false at the end of the stream.
+   * While priming, the first-byte clock started with the request keeps running (it bounds
+   * request → first answer frame as a whole); afterwards the idle clock counts only while we
+   * wait on grok.com, not while the consumer is busy.
    */
-  private async next(): Promise<IteratorResult<unknown>> {
-    if (!this.primed) return this.frames!.next();
-    this.watchdog.arm(this.t.idleMs);
+  private async pull(): Promise<boolean> {
+    if (this.primed) this.watchdog.arm(this.t.idleMs);
     try {
-      return await this.frames!.next();
+      const r = await this.frames!.next();
+      if (r.done) return false;
+      this.batch = r.value;
+      this.at = 0;
+      return true;
     } finally {
-      this.watchdog.disarm();
+      if (this.primed) this.watchdog.disarm();
     }
   }
 
