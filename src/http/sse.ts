@@ -22,7 +22,7 @@ type Wake = typeof TICK | typeof FLUSH;
  * - events that are ready at once (a burst of upstream tokens arrives in one TCP read) are joined
  *   into one string, so a burst costs one socket write instead of one per event. An event is
  *   never held back waiting for another: the batch is cut as soon as the event loop would move
- *   on (setImmediate), or at `maxChars`;
+ *   on (setImmediate), or at `maxChars`; the very first event is written alone, at once;
  * - a `: keepalive` comment goes out whenever the source has been silent for `keepaliveMs`.
  * The pending `next()` is kept across wake-ups, so nothing is lost or reordered. One generator
  * with one timer and one promise per event: layering a keepalive generator and a batching one
@@ -40,6 +40,7 @@ export async function* sseBody(source: AsyncIterable<string>, keepaliveMs: numbe
     wake?.(FLUSH);
   };
   let batch = '';
+  let first = true;
   try {
     for (;;) {
       pending ??= it.next();
@@ -73,7 +74,16 @@ export async function* sseBody(source: AsyncIterable<string>, keepaliveMs: numbe
       timer.refresh();
       if (r.done) break;
       batch += r.value;
-      if (batch.length >= maxChars) {
+      if (first) {
+        // The first event (the role chunk, or the start of the answer) goes out on its own, and
+        // we step out of the microtask queue before reading on: Node corks a response's first
+        // write until the next tick, and a burst being translated would otherwise hold it back.
+        first = false;
+        const out = batch;
+        batch = '';
+        yield out;
+        await new Promise((resolve) => setImmediate(resolve));
+      } else if (batch.length >= maxChars) {
         const out = batch;
         batch = '';
         yield out;

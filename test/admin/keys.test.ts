@@ -82,6 +82,12 @@ describe('client keys from the admin API', () => {
     expect((await chat(key, 'grok-3')).status).toBe(200);
     const body = await expectError(await chat(key, 'grok-4'), 403, 'model_not_allowed');
     expect(body.error.type).toBe('permission_error');
+    // /v1/models lists only what the key may use; another model is not found for it.
+    const auth = { authorization: `Bearer ${key}` };
+    const list = await (await fetch(`${stack.url}/v1/models`, { headers: auth })).json();
+    expect(list.data.map((m: { id: string }) => m.id)).toEqual(['grok-3']);
+    expect((await fetch(`${stack.url}/v1/models/grok-3`, { headers: auth })).status).toBe(200);
+    await expectError(await fetch(`${stack.url}/v1/models/grok-4`, { headers: auth }), 404, 'model_not_found');
   });
 
   it('stops a revoked key at once, and a disabled one until re-enabled', async () => {

@@ -23,7 +23,7 @@ describe('sseBody', () => {
     expect(out.indexOf(SSE_KEEPALIVE)).toBeGreaterThan(out.findIndex((s) => s.includes('a')));
   });
 
-  it('joins a burst of ready events into one write, and keeps events that come later apart', async () => {
+  it('writes the first event alone, joins a burst of ready events into one write, and keeps later ones apart', async () => {
     async function* burstThenLate() {
       for (let i = 0; i < 50; i++) yield `e${i};`;
       await new Promise((r) => setTimeout(r, 30));
@@ -31,7 +31,7 @@ describe('sseBody', () => {
     }
     const out = await collect(sseBody(burstThenLate(), 10_000));
     expect(out.join('')).toBe(Array.from({ length: 50 }, (_, i) => `e${i};`).join('') + 'late;');
-    expect(out.length).toBe(2);
+    expect(out).toEqual(['e0;', Array.from({ length: 49 }, (_, i) => `e${i + 1};`).join(''), 'late;']);
   });
 
   it('cuts a batch at maxChars', async () => {
