@@ -8,6 +8,8 @@
  *
  * LEAK_IDLE_SEC=T samples RSS for T s of idleness after 3N, before
  * the forced GC. LEAK_ABORT_STREAMS=S then opens S long streams whose clients vanish, once and three times.
+ * LEAK_OPEN_STREAMS=S measures what an open stream holds: heap after GC with S long streams open
+ * (the bench's hold phase) against the same figure just before.
  *
  *   npx tsx bench/leak-check.ts   # LEAK_N=10000 LEAK_WARMUP=3000 LEAK_SNAPSHOT=0 LEAK_ABORT_STREAMS=0
  */
@@ -26,6 +28,7 @@ const WARMUP = Number(env.LEAK_WARMUP ?? 3_000);
 const snapshot = env.LEAK_SNAPSHOT === '1';
 const ABORT_STREAMS = Number(env.LEAK_ABORT_STREAMS ?? 0);
 const IDLE_SEC = Number(env.LEAK_IDLE_SEC ?? 0);
+const OPEN_STREAMS = Number(env.LEAK_OPEN_STREAMS ?? 0);
 const body = (stream: boolean) => JSON.stringify({ model: 'grok-3', messages: [{ role: 'user', content: 'Say hello in a few words.' }], stream });
 
 interface Probe {
@@ -120,6 +123,18 @@ async function main(): Promise<void> {
       await sleep(5000);
     }
     await record('3N', WARMUP + 3 * N, snapshot);
+    if (OPEN_STREAMS > 0) {
+      await configure(400, 50);
+      await record('before open streams', WARMUP + 3 * N, snapshot);
+      const done = lg.run({ url: t.url, headers: t.headers, bodies: [body(true)], connections: OPEN_STREAMS, expect: ['data: [DONE]'], timeoutSec: 300, durationSec: 300, hold: true });
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && (await fakeOpen()) < OPEN_STREAMS) await sleep(200);
+      await record(`${await fakeOpen()} streams open`, WARMUP + 3 * N, snapshot);
+      lg.stop();
+      await done;
+      const t0 = Date.now();
+      while ((await fakeOpen()) > 0 && Date.now() - t0 < 30_000) await sleep(100);
+    }
     if (ABORT_STREAMS > 0) {
       // Clients that vanish mid-stream (the bench's hold phase): 1 round, then 2 more.
       await configure(400, 50);

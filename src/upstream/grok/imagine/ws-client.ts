@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import type { Config } from '../../../config/schema.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
 import { buildCookie, clientHints, latin1Safe } from '../headers.js';
+import { proxyConnector } from '../ws-proxy.js';
 import { mediaErrors } from '../media-errors.js';
 import { promptMessage, readImagineFrame, resetMessage, type ImagineRequest } from './payload.js';
 
@@ -30,13 +31,17 @@ export function imagineUrl(config: Config): string {
  * One imagine round on one account (spec/upstream-media-control.md §2.4): connect (handshake
  * 401/403/429 classified like HTTP answers), send reset + prompt with `num_generations`, follow
  * interleaved slots until each has its final image or is moderated, then close. Previews are
- * reported through `onPartial(order, base64)`. Note: the socket does not use grok.proxy_url.
+ * reported through `onPartial(order, base64)`. The socket goes through `grok.proxy_url` like
+ * every other upstream call.
  */
 export function imagineRound(config: Config, token: string, req: ImagineRequest, signal: AbortSignal, onPartial: (order: number, b64: string) => void): Promise<ImagineImage[]> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(upstreamErrors.aborted());
     const origin = new URL(config.grok.base_url).origin;
+    // The scheme was checked at start-up (createDispatcher), so this cannot throw here.
+    const createConnection = proxyConnector(config.grok.proxy_url, config.timeout.connect_sec * 1000);
     const ws = new WebSocket(imagineUrl(config), {
+      ...(createConnection ? { createConnection: createConnection as never } : {}),
       handshakeTimeout: config.timeout.connect_sec * 1000,
       headers: {
         Cookie: buildCookie(token, config.grok.cf_clearance),
