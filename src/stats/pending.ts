@@ -4,7 +4,7 @@
  * once anyway), distinct models/accounts/keys are capped like the local stats (the rest is summed
  * under "(other)"), and only the newest `logSize` log entries are kept.
  */
-import { add, DAY, DIMENSIONS, empty, HOUR, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, merge, OTHER, type Bucket, type Dimension, type LogEntry } from './types.js';
+import { add, DAY, empty, HOUR, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, OTHER, type Bucket, type Dimension, type LogEntry } from './types.js';
 
 export class PendingStats {
   total = empty();
@@ -31,16 +31,6 @@ export class PendingStats {
       if (this.log.length > 2 * logSize) this.log.splice(0, this.log.length - logSize);
     }
     this.prune(e.time);
-  }
-
-  /** Puts back a batch that could not be written (it is older than what arrived meanwhile). */
-  absorb(older: PendingStats, logSize: number, now: number): void {
-    merge(this.total, older.total);
-    for (const [k, b] of older.hours) merge(slot(this.hours, k), b);
-    for (const [k, b] of older.days) merge(slot(this.days, k), b);
-    for (const d of DIMENSIONS) for (const [id, b] of older.dims[d]) merge(this.dim(d, id), b);
-    this.log = logSize > 0 ? [...older.log, ...this.log].slice(-logSize) : [];
-    this.prune(now);
   }
 
   /** The newest `logSize` entries, oldest first. */

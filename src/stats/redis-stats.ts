@@ -10,10 +10,12 @@
  *
  * `record` only adds to an in-memory buffer; a timer flushes it every `flushMs` in one Lua script
  * (../store/redis/lua/stats.ts), so the request path never waits on Redis. A flush that cannot
- * reach Redis puts its batch back for the next one (bounded, see ./pending.ts). Reads flush first
+ * reach Redis is resent unchanged before anything newer (applied once, by its flush id), while
+ * new increments wait in a bounded buffer (./pending.ts). Reads flush first
  * (an admin sees their own instance's last second) and then aggregate from Redis; while Redis is
  * down they fail with 503 `store_unavailable` like every other store read.
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { isConnectionError, storeUnavailable } from '../store/redis/connection.js';
 import type { RedisKeys } from '../store/redis/keys.js';
@@ -48,13 +50,19 @@ const METRICS = ['total', 'success', 'failed', 'ms', 'tokens'] as const;
 
 export class RedisStats implements StatsStore {
   private pending = new PendingStats();
+  /**
+   * A batch whose flush failed on the connection: Redis may or may not have applied it (a reply
+   * lost to a timeout), so it is resent as is, under the same flush id, before anything newer;
+   * the script applies a flush id once (STATS_FLUSH_LUA), so nothing is counted twice.
+   */
+  private unsure: { keys: string[]; args: (string | number)[] } | null = null;
   /** A resize must reach Redis (LTRIM) even when nothing was recorded. */
   private trim = false;
   private chain: Promise<unknown> = Promise.resolve();
   private failing = false;
   private timer: NodeJS.Timeout | null = null;
   private logSize: number;
-  private readonly k: { total: string; log: string; dims: Record<Dimension, string>; hour: (i: number) => string; day: (i: number) => string };
+  private readonly k: { total: string; log: string; dims: Record<Dimension, string>; hour: (i: number) => string; day: (i: number) => string; applied: (id: string) => string };
 
   constructor(
     private readonly client: Redis,
@@ -69,6 +77,7 @@ export class RedisStats implements StatsStore {
       dims: { models: keys.key('stats', 'models'), accounts: keys.key('stats', 'accounts'), keys: keys.key('stats', 'keys') },
       hour: (i) => keys.key('stats', 'h', String(i)),
       day: (i) => keys.key('stats', 'd', String(i)),
+      applied: (id) => keys.key('stats', 'applied', id),
     };
   }
 
@@ -153,21 +162,28 @@ export class RedisStats implements StatsStore {
   }
 
   private async flushOnce(): Promise<boolean> {
+    if (this.unsure) {
+      if (!(await this.send(this.unsure))) return false;
+      this.unsure = null;
+    }
     if (this.pending.isEmpty && !this.trim) return true;
-    const batch = this.pending;
-    const trim = this.trim;
+    const batch = this.encode(this.pending);
     this.pending = new PendingStats();
     this.trim = false;
-    const { keys, args } = this.encode(batch);
+    if (await this.send(batch)) return true;
+    return false;
+  }
+
+  /** Runs one flush script; false when it must be retried (kept in `unsure`) or was rejected. */
+  private async send(batch: { keys: string[]; args: (string | number)[] }): Promise<boolean> {
     try {
-      await this.client.eval(STATS_FLUSH_LUA, keys.length, ...keys, ...args);
+      await this.client.eval(STATS_FLUSH_LUA, batch.keys.length, ...batch.keys, ...batch.args);
       this.failing = false;
       return true;
     } catch (err) {
       if (isConnectionError(err)) {
-        // Redis is away: keep the increments for the next flush (bounded), report once per outage.
-        this.pending.absorb(batch, this.logSize, Date.now());
-        this.trim ||= trim;
+        // Redis is away (or the reply was lost): resend this very batch next time, report once per outage.
+        this.unsure = batch;
         if (!this.failing) this.opts.onError?.(err);
         this.failing = true;
       } else {
@@ -199,6 +215,8 @@ export class RedisStats implements StatsStore {
     });
     const log = batch.logTail(this.logSize).map((e) => JSON.stringify(e));
     const head = [this.logSize, MAX_DIMENSION, OTHER, batch.hours.size + batch.days.size, nd, log.length, ...nums(batch.total)];
+    // Last key: this flush's mark, so a resent batch is applied once.
+    keys.push(this.k.applied(randomUUID()));
     return { keys, args: [...head, ...buckets, ...dims, ...log] };
   }
 

@@ -118,6 +118,42 @@ describe('stats shared through Redis', () => {
     }
   });
 
+  it('a flush whose reply was lost (applied, but we saw a timeout) is resent and counted once', async () => {
+    const p = uniquePrefix('stats-lost');
+    const k = redisKeys(p);
+    const real = await client();
+    let loseNext = true;
+    // The script runs on Redis, then the caller sees what a command timeout looks like.
+    const flaky = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== 'eval') return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<Redis['eval']>) => {
+          const r = await target.eval(...args);
+          if (loseNext) {
+            loseNext = false;
+            throw new Error('Command timed out');
+          }
+          return r;
+        };
+      },
+    });
+    const s = new RedisStats(flaky, k, 'test', { logSize: 10, flushMs: 0, onError: () => {} });
+    const other = new RedisStats(await client(), k, 'test', { logSize: 10, flushMs: 0 });
+    try {
+      s.record(entry(0));
+      s.record(entry(1));
+      expect(await s.flush()).toBe(false);
+      s.record(entry(2));
+      expect(await s.flush()).toBe(true);
+      const snap = await other.snapshot(base);
+      expect(snap.summary.total).toBe(3);
+      expect(snap.models.map((m) => [m.model, m.total])).toEqual([['grok-3', 3]]);
+      expect((await other.recent(10)).map((e) => e.time - base)).toEqual([2, 1, 0]);
+    } finally {
+      await dropPrefix(TEST_REDIS_URL, p);
+    }
+  });
+
   it('caps distinct models across instances, summing the rest under (other)', async () => {
     const k = redisKeys(uniquePrefix('stats-cap'));
     const a = new RedisStats(await client(), k, 'test', { logSize: 0, flushMs: 0 });

@@ -4,7 +4,8 @@
  * models/accounts/keys holds across all of them. Numbers travel as ARGV strings (HINCRBY parses
  * them), never through Lua doubles, so large sums keep their precision.
  *
- * KEYS: total hash, models hash, accounts hash, keys hash, log list, then one key per time bucket.
+ * KEYS: total hash, models hash, accounts hash, keys hash, log list, then one key per time bucket,
+ *   and last this flush's mark: a batch resent after a lost reply finds its mark and is skipped.
  * ARGV: logSize, maxDimension, other-name, #buckets, #dimension entries, #log entries,
  *   total's 5 numbers,
  *   per bucket: expire-at (epoch ms), 5 numbers,
@@ -13,6 +14,7 @@
  * The 5 numbers are total, success, failed, ms, tokens. Dimension hashes hold `<metric>:<id>` fields.
  */
 export const STATS_FLUSH_LUA = `
+if not redis.call('SET', KEYS[#KEYS], '1', 'NX', 'PX', 3600000) then return 0 end
 local FIELDS = {'total', 'success', 'failed', 'ms', 'tokens'}
 local function incr(key, suffix, at)
   for i = 1, 5 do redis.call('HINCRBY', key, FIELDS[i] .. suffix, ARGV[at + i - 1]) end
