@@ -29,7 +29,7 @@ export function jsonSchemaFormat(name: string, schema: Record<string, unknown>, 
   try {
     validate = getAjv().compile(schema);
   } catch (err) {
-    throw errors.invalidValue(param, `The JSON schema of response_format could not be compiled: ${(err as Error).message}`);
+    throw errors.invalidValue(param, `The JSON schema in ${param} could not be compiled: ${(err as Error).message}`);
   }
   return { type: 'json_schema', name, description, schema, strict, validate };
 }
@@ -82,13 +82,13 @@ export function checkJsonOutput(answer: string, f: JsonFormat): JsonCheck {
   return { ok: false, reason: `the answer does not match the schema "${f.name}" (${detail})`, text: json };
 }
 
-/** What a client sees when two generations gave no acceptable JSON. */
-export function invalidJsonOutput(reason: string): AppError {
+/** What a client sees when two generations gave no acceptable JSON (`param`: where the format was asked for). */
+export function invalidJsonOutput(reason: string, param = 'response_format'): AppError {
   return new AppError(
     502,
     'upstream_error',
     'invalid_json_output',
-    `The model did not produce the requested JSON output after a retry: ${reason}. Retry the request, or relax response_format.`,
-    'response_format',
+    `The model did not produce the requested JSON output after a retry: ${reason}. Retry the request, or relax ${param}.`,
+    param,
   );
 }

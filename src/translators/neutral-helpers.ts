@@ -55,15 +55,3 @@ export function pushToolCall(messages: NeutralMessage[], call: ToolCall): void {
   else messages.push({ role: 'assistant', parts: [], toolCalls: [call] });
 }
 
-/**
- * The instruction that asks for JSON output (`text.format` json_object / json_schema). The
- * upstream has no structured-output switch, so the request is made in words; the answer is
- * returned as the model wrote it.
- */
-export function jsonInstruction(format: { type: string; name?: string; schema?: unknown }): string | null {
-  if (format.type === 'json_object') return 'Answer with a single valid JSON object only: no code fences, no text before or after it.';
-  if (format.type === 'json_schema') {
-    return `Answer with a single valid JSON value only (no code fences, no text before or after it) that matches this JSON Schema${format.name ? ` named "${format.name}"` : ''}:\n${JSON.stringify(format.schema)}`;
-  }
-  return null;
-}

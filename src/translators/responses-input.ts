@@ -9,7 +9,8 @@ import {
 } from '../openai/responses-request.js';
 import type { StoredResponse } from '../store/responses.js';
 import type { AttachmentRef } from './content-parts.js';
-import { checkPart, compactArguments, jsonInstruction, promptTokensOf, pushToolCall, unsupported } from './neutral-helpers.js';
+import { jsonInstructions, jsonSchemaFormat, type JsonFormat } from '../tools/json-output.js';
+import { checkPart, compactArguments, promptTokensOf, pushToolCall, unsupported } from './neutral-helpers.js';
 
 export interface ResponsesOptions {
   defaultThinking: boolean;
@@ -26,8 +27,18 @@ export interface ResponsesPlan {
   /** input_image / input_file parts, resolved by the route before the turn. */
   attachments: AttachmentRef[];
   promptTokens: number;
+  /** `text.format` json_object/json_schema: the answer is extracted and checked (one retry). */
+  jsonFormat?: JsonFormat;
   /** Request fields every Response object (created, completed, GET) repeats. */
   echo: Record<string, unknown>;
+}
+
+/** `text.format` → the checked JSON format (a schema ajv cannot compile is the client's 400). */
+function jsonFormatOf(format: NonNullable<ResponsesRequest['text']>['format']): JsonFormat | undefined {
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json_object' };
+  if (!format.schema) throw errors.missing('text.format.schema');
+  return jsonSchemaFormat(format.name ?? 'response', format.schema, format.strict === true, 'text.format.schema', format.description);
 }
 
 const ROLES = { user: 'user', assistant: 'assistant', system: 'system', developer: 'system' } as const;
@@ -157,14 +168,13 @@ export function planResponses(req: ResponsesRequest, model: ModelSpec, previous:
     throw errors.invalidValue('model', `The model \`${model.id}\` is a ${model.kind} model; use a chat model with /v1/responses.`);
   }
   const format = req.text?.format;
-  if (format?.type === 'json_schema' && !format.schema) throw errors.missing('text.format.schema');
   const attachments: AttachmentRef[] = [];
   const history = [...(previous ? [...previous.messages, ...outputToMessages(previous.response.output)] : []), ...inputToMessages(req.input, attachments)];
   const messages: NeutralMessage[] = [];
   if (req.instructions) messages.push({ role: 'system', parts: [req.instructions] });
   messages.push(...history);
-  const formatText = format ? jsonInstruction(format) : null;
-  if (formatText) messages.push({ role: 'system', parts: [formatText] });
+  const jsonFormat = jsonFormatOf(format);
+  if (jsonFormat) messages.push({ role: 'system', parts: [jsonInstructions(jsonFormat)] });
   if (!history.length) throw errors.invalidValue('input', "'input' has no text to send: give a string or at least one item with content.");
   if (messages.length > opts.maxMessages) {
     throw errors.invalidValue('input', `The conversation has ${messages.length} messages; at most ${opts.maxMessages} are allowed (security.max_messages).`);
@@ -187,6 +197,7 @@ export function planResponses(req: ResponsesRequest, model: ModelSpec, previous:
     history,
     attachments,
     promptTokens: promptTokensOf(messages),
+    ...(jsonFormat ? { jsonFormat } : {}),
     echo: {
       instructions: req.instructions ?? null,
       max_output_tokens: req.max_output_tokens ?? null,

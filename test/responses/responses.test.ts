@@ -231,6 +231,7 @@ describe('POST /v1/responses', () => {
     const cases: [unknown, string][] = [
       [{ model: 'grok-4' }, 'input'],
       [{ model: 'grok-4', input: 'x', text: { format: { type: 'json_schema', name: 'x' } } }, 'text.format.schema'],
+      [{ model: 'grok-4', input: 'x', text: { format: { type: 'json_schema', name: 'x', schema: { type: 'nope' } } } }, 'text.format.schema'],
       [{ model: 'grok-4', input: [{ type: 'function_call', name: 'f', arguments: '{}' }] }, 'input[0].call_id'],
       [{ model: 'grok-4', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'data:image/png;base64,bm90IGFuIGltYWdl' }] }] }, 'input[0].content[0].image_url'],
       [{ model: 'grok-4', input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] }, 'input[0].content[0].file_id'],
@@ -245,5 +246,49 @@ describe('POST /v1/responses', () => {
     }
     const unknownModel = await call('POST', '/v1/responses', { model: 'nope', input: 'x' });
     expect(unknownModel.status).toBe(404);
+  });
+
+  describe('text.format json output', () => {
+    const PERSON = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false };
+    const format = { type: 'json_schema', name: 'person', schema: PERSON, strict: true };
+
+    it('extracts the JSON from a fenced answer, and retries once when the first answer misses the schema', async () => {
+      const t = 'resp-json-retry';
+      let seen = 0;
+      stack.fake.script(t, { kind: 'plain', answer: 'Here:\n```json\n{"name": "Ada", "age": 36}\n```' });
+      stack.fake.script((p) => p.includes(t) && seen++ === 0, { kind: 'plain', answer: '{"name": "Ada"}' });
+      const before = stack.fake.requests.filter(isChatTurn).length;
+      const body = await (await call('POST', '/v1/responses', { model: 'grok-4', input: t, text: { format } })).json();
+      expectValidResponse(body);
+      expect(body.status).toBe('completed');
+      expect(JSON.parse(body.output_text ?? body.output.at(-1).content[0].text)).toEqual({ name: 'Ada', age: 36 });
+      expect(body.text.format).toMatchObject({ type: 'json_schema', name: 'person' });
+      expect(stack.fake.requests.filter(isChatTurn).length - before).toBe(2);
+      expect(lastPrompt()).toContain('"person"');
+    });
+
+    it('strict schema still missed after the retry: 502 invalid_json_output naming text.format, streamed or not', async () => {
+      const t = 'resp-json-never';
+      stack.fake.script(t, { kind: 'plain', answer: 'I prefer prose.' });
+      for (const stream of [false, true]) {
+        const res = await call('POST', '/v1/responses', { model: 'grok-4', input: t, stream, text: { format } });
+        expect(res.status).toBe(502);
+        const err = await res.json();
+        expectValid('ErrorResponse', err);
+        expect(err.error).toMatchObject({ code: 'invalid_json_output', param: 'text.format' });
+      }
+    });
+
+    it('in a stream: checked first, then replayed as spec-valid events whose text is the JSON', async () => {
+      const t = 'resp-json-stream';
+      stack.fake.script(t, { kind: 'plain', answer: '```\n{"name": "Lin", "age": 7}\n```', chunkSize: 3 });
+      const res = await call('POST', '/v1/responses', { model: 'grok-4', input: t, stream: true, text: { format: { type: 'json_object' } } });
+      expect(res.status).toBe(200);
+      const events = parseEvents(await res.text());
+      checkStream(events);
+      const deltas = events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('');
+      expect(JSON.parse(deltas)).toEqual({ name: 'Lin', age: 7 });
+      expect(events.at(-1)!.type).toBe('response.completed');
+    });
   });
 });

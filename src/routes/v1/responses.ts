@@ -10,7 +10,7 @@ import type { Services } from '../../services.js';
 import { resolveAttachments } from '../../translators/content-parts.js';
 import { planResponses } from '../../translators/responses-input.js';
 import { collectResponse, streamResponse } from '../../translators/responses-output.js';
-import { foldTurn, openTurn } from './turn.js';
+import { foldCheckedTurn, foldTurn, openTurn, replay } from './turn.js';
 
 const DAY_MS = 86_400_000;
 
@@ -38,13 +38,22 @@ export function registerResponsesRoutes(app: FastifyInstance, services: Services
     const signal = clientAbortSignal(reply);
     // Remote URLs are fetched (guarded) and data URIs checked before any account is leased.
     await resolveAttachments(plan.attachments, { policy: fetchPolicy(config.security), maxAttachments: config.security.max_attachments }, signal);
+    const keepaliveMs = config.performance.sse_keepalive_sec * 1000;
+    if (plan.jsonFormat) {
+      // JSON output is checked whole before anything is sent; a stream then replays it.
+      const events = await foldCheckedTurn(services, req, signal, plan.intent, plan.jsonFormat, 'text.format');
+      if (plan.stream) return sendSse(reply, streamResponse(plan, replay(events), persist), keepaliveMs);
+      const response = await collectResponse(plan, replay(events));
+      await persist(response);
+      return response;
+    }
     if (!plan.stream) {
       const response = await foldTurn(services, req, signal, plan.intent, (events) => collectResponse(plan, events));
       await persist(response);
       return response;
     }
     const events = await openTurn(services, req, signal, plan.intent);
-    return sendSse(reply, streamResponse(plan, events, persist), config.performance.sse_keepalive_sec * 1000);
+    return sendSse(reply, streamResponse(plan, events, persist), keepaliveMs);
   });
 
   app.get<{ Params: { id: string } }>('/responses/:id', async (req) => {
