@@ -25,6 +25,7 @@ import type { Store } from './store/types.js';
 import { createDispatcher } from './upstream/http-client.js';
 import { createRestChatUpstream } from './upstream/grok/rest-chat.js';
 import { createWsChatUpstream } from './upstream/grok/ws-chat.js';
+import type { ChatUpstream } from './upstream/types.js';
 
 export interface Runtime {
   services: Services;
@@ -97,8 +98,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     pool,
     media,
     tasks,
-    // grok.chat_transport: the mgw WebSocket gateway (today's grok.com) or the older REST endpoint.
-    chat: config.grok.chat_transport === 'ws' ? createWsChatUpstream(config, dispatcher) : createRestChatUpstream(getConfig, dispatcher),
+    chat: selectChatTransport(getConfig, createWsChatUpstream(getConfig, dispatcher), createRestChatUpstream(getConfig, dispatcher)),
     log,
     appKey: key,
     clientKeys,
@@ -123,4 +123,12 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
       await dispatcher.close();
     },
   };
+}
+
+/**
+ * grok.chat_transport, read per turn so a change in the settings applies to the next request:
+ * the mgw WebSocket gateway (today's grok.com) or the older REST endpoint.
+ */
+function selectChatTransport(config: () => Config, ws: ChatUpstream, rest: ChatUpstream): ChatUpstream {
+  return { openChat: (intent, ctx) => (config().grok.chat_transport === 'ws' ? ws : rest).openChat(intent, ctx) };
 }

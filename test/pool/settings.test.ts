@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { API_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { isChatTurn } from '../helpers/transports.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -48,5 +49,26 @@ describe('runtime settings (local storage)', () => {
     res = await stack.admin('PUT', '/admin/api/settings', { token: { no_such_key: 1 } });
     expect(res.status).toBe(400);
     expect(stack.runtime.services.config().token.max_concurrency_per_account).toBe(7);
+  });
+
+  it('switches the chat transport and the browser identity for the next request', async () => {
+    await stack.importTokens(['tok-settings-chat']);
+    const chat = async () => {
+      const res = await fetch(`${stack.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'grok-3', messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      expect(res.status).toBe(200);
+      return stack.fake.requests.filter(isChatTurn).at(-1)!;
+    };
+    for (const [transport, path] of [['rest', '/rest/app-chat/conversations/new'], ['ws', '/ws/mgw/']] as const) {
+      const ua = `Mozilla/5.0 (X11; Linux x86_64) settings-test-${transport}`;
+      const res = await stack.admin('PUT', '/admin/api/settings', { grok: { chat_transport: transport, user_agent: ua } });
+      expect(res.status).toBe(200);
+      const turn = await chat();
+      expect(turn.path.endsWith(path)).toBe(true);
+      expect(turn.headers['user-agent']).toBe(ua);
+    }
   });
 });

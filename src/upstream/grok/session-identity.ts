@@ -31,10 +31,14 @@ export function userIdFromSession(j: unknown): string | undefined {
 export class SessionIdentity {
   private readonly cache = new Map<string, Promise<string>>();
 
+  private readonly config: () => Config;
+
   constructor(
-    private readonly config: Config,
+    config: Config | (() => Config),
     private readonly dispatcher: Dispatcher,
-  ) {}
+  ) {
+    this.config = typeof config === 'function' ? config : () => config;
+  }
 
   /** The account's user UUID; rejects with a classified UpstreamError (401 → account invalid, …). */
   userId(lease: Lease, signal: AbortSignal): Promise<string> {
@@ -57,8 +61,9 @@ export class SessionIdentity {
   }
 
   private async lookup(token: string): Promise<string> {
-    const t = upstreamTimeouts(this.config);
-    const grok = this.config.grok;
+    const config = this.config();
+    const t = upstreamTimeouts(config);
+    const grok = config.grok;
     const origin = new URL(grok.base_url).origin;
     const ua = latin1Safe(grok.user_agent);
     const headers: Record<string, string> = {

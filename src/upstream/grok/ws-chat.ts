@@ -29,12 +29,16 @@ import { proxyConnector } from './ws-proxy.js';
  * resolves after the first text/reasoning, so a refused upgrade (401/403/429), an `error` event or
  * a timeout before that rejects with a classified error the pool retries elsewhere.
  */
-export function createWsChatUpstream(config: Config, dispatcher: Dispatcher): ChatUpstream {
-  const identity = new SessionIdentity(config, dispatcher);
-  const timeouts = upstreamTimeouts(config);
-  const createConnection = proxyConnector(config.grok.proxy_url, timeouts.connectMs);
+export function createWsChatUpstream(configOrGetter: Config | (() => Config), dispatcher: Dispatcher): ChatUpstream {
+  // A getter follows runtime settings changes (base URL, user agent, cf_clearance, timeouts); a
+  // plain config (tests) stays fixed. The proxy is start-up only, like the REST dispatcher's.
+  const current = typeof configOrGetter === 'function' ? configOrGetter : () => configOrGetter;
+  const identity = new SessionIdentity(current, dispatcher);
+  const createConnection = proxyConnector(current().grok.proxy_url, upstreamTimeouts(current()).connectMs);
   return {
     async openChat(intent: ChatIntent, ctx: ChatCallContext): Promise<AsyncIterable<UpstreamEvent>> {
+      const config = current();
+      const timeouts = upstreamTimeouts(config);
       const [uid, fileIds] = await Promise.all([
         identity.userId(ctx.lease, ctx.signal),
         uploadAttachments(intent, (f) => uploadFileV2(config, dispatcher, ctx.lease.token, f, ctx.signal)),
