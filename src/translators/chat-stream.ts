@@ -3,6 +3,7 @@ import type { ToolCall } from '../core/intent.js';
 import { toAppError } from '../errors.js';
 import { sseData } from '../http/sse.js';
 import { randomId } from '../lib/ids.js';
+import { GrowingText } from '../lib/rope.js';
 import { addCitation, annotations, openAiToolCall, usage, type Citation } from './chat-collect.js';
 import type { ChatPlan } from './chat-completions.js';
 
@@ -40,8 +41,8 @@ export async function* mergeIndexed<T>(sources: readonly AsyncIterable<T>[]): As
 }
 
 interface ChoiceState {
-  text: string;
-  reasoning: string;
+  text: GrowingText;
+  reasoning: GrowingText;
   thinkOpen: boolean;
   citations: Citation[];
   calls: ToolCall[];
@@ -78,7 +79,7 @@ export async function* streamChat(
   const textChunk = (index: number, key: 'content' | 'reasoning_content', text: string) => `${head}${index},"delta":{"${key}":${JSON.stringify(text)}${tail}`;
   const thinkTags = plan.reasoningFormat === 'think_tags';
   const deferRole = !!plan.intent.tools?.length;
-  const states: ChoiceState[] = list.map(() => ({ text: '', reasoning: '', thinkOpen: false, citations: [], calls: [], roleSent: false, reason: 'stop' }));
+  const states: ChoiceState[] = list.map(() => ({ text: new GrowingText(), reasoning: new GrowingText(), thinkOpen: false, citations: [], calls: [], roleSent: false, reason: 'stop' }));
   /** Adds the role to a choice's first delta. */
   const first = (st: ChoiceState, delta: Record<string, unknown>) => {
     if (st.roleSent) return delta;
@@ -95,11 +96,11 @@ export async function* streamChat(
     for await (const { i, e } of mergeIndexed(list)) {
       const st = states[i]!;
       if (!e) {
-        const ann = annotations(st.text, st.citations);
+        const ann = annotations(st.text.text, st.citations);
         yield chunk(i, first(st, ann.length ? { annotations: ann } : st.roleSent ? {} : { content: '' }), st.reason);
       } else if (e.type === 'reasoning') {
-        st.reasoning += e.text;
-        if (!plan.intent.thinking || st.text || st.calls.length) continue; // reasoning after the answer started is not streamed
+        st.reasoning.add(e.text);
+        if (!plan.intent.thinking || st.text.text || st.calls.length) continue; // reasoning after the answer started is not streamed
         if (thinkTags) {
           yield chunk(i, first(st, { content: (st.thinkOpen ? '' : '<think>\n') + e.text }));
           st.thinkOpen = true;
@@ -108,8 +109,8 @@ export async function* streamChat(
         }
       } else if (e.type === 'text') {
         if (!e.text) continue;
-        const prefix = st.thinkOpen && !st.text ? '\n</think>\n' : '';
-        st.text += e.text;
+        const prefix = st.thinkOpen && !st.text.text ? '\n</think>\n' : '';
+        st.text.add(e.text);
         yield st.roleSent ? textChunk(i, 'content', prefix + e.text) : chunk(i, first(st, { content: prefix + e.text }));
       } else if (e.type === 'tool_call') {
         if (plan.singleToolCall && st.calls.length) continue;
@@ -129,7 +130,7 @@ export async function* streamChat(
     return;
   }
   if (withUsage) {
-    const turns = states.map((s) => ({ text: s.text, reasoning: s.reasoning, toolCalls: s.calls }));
+    const turns = states.map((s) => ({ text: s.text.text, reasoning: s.reasoning.text, toolCalls: s.calls }));
     yield sseData({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(plan, turns) });
   }
   yield sseData('[DONE]');
