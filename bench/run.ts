@@ -21,13 +21,15 @@ const num = (name: string, full: number, q: number) => (env[name] !== undefined 
 
 export const scale = {
   quick,
-  durationSec: num('BENCH_DURATION_SEC', 8, 2),
+  durationSec: num('BENCH_DURATION_SEC', 6, 2),
   warmupSec: num('BENCH_WARMUP_SEC', 1, 0.5),
   concurrency: (env.BENCH_CONCURRENCY ?? '1,64,512').split(',').map(Number),
   smallTokens: num('BENCH_SMALL_TOKENS', 20, 20),
   streamTokens: num('BENCH_STREAM_TOKENS', 200, 200),
   holdStreams: num('BENCH_HOLD_STREAMS', 1000, 200),
   soakRequests: num('BENCH_SOAK_REQUESTS', 100_000, 5_000),
+  /** Idle time after a soak before its settled RSS is read: V8's memory reducer gives unused heap back after ~20 s of idleness. */
+  settleSec: num('BENCH_SETTLE_SEC', 30, 5),
   accounts: num('BENCH_ACCOUNTS', 16, 16),
   peer: env.BENCH_PEER !== '0',
   /** Which targets and phases to run (for focused profiling): e.g. BENCH_TARGETS=proxy BENCH_PHASES=runs. */
@@ -115,16 +117,32 @@ async function hold(lg: LoadGen, t: Target, fakeUrl: string, n: number): Promise
   return { target: t.name, streams: n, open, idleKb, underKb, perStreamKb: (underKb - idleKb) / Math.max(1, open), leftOpenAfterAbort: leftOpen, ttfb: r.ttfb };
 }
 
-async function soak(lg: LoadGen, t: Target, n: number): Promise<SoakResult> {
+async function soak(lg: LoadGen, t: Target, n: number): Promise<SoakResult & { endedAt: number }> {
   const beforeKb = rssKb(t.pid);
   const cpu0 = cpuMs(t.pid);
   const r = await lg.run({ url: t.url, headers: t.headers, bodies: [body(false), body(true)], connections: 64, amount: n, expect: [...EXPECT.json, ...EXPECT.sse], timeoutSec: 30 });
   const cpu = cpuMs(t.pid) - cpu0;
+  const endedAt = Date.now();
   const afterKb = rssKb(t.pid);
   await sleep(2000);
   const settledKb = rssKb(t.pid);
   process.stderr.write(`  soak ${t.name.padEnd(6)} ${r.ok}/${n} ok, ${r.rps.toFixed(0)} req/s, RSS ${beforeKb} → ${afterKb} → ${settledKb} KiB (2 s later)\n`);
-  return { target: t.name, requests: n, ...r, cpuMsPerReq: r.ok ? cpu / r.ok : NaN, beforeKb, afterKb, settledKb };
+  return { target: t.name, requests: n, ...r, cpuMsPerReq: r.ok ? cpu / r.ok : NaN, beforeKb, afterKb, settledKb, idleKb: NaN, idleSec: scale.settleSec, endedAt };
+}
+
+/**
+ * RSS of each soaked server once it has been idle for `settleSec` (while the next target soaks:
+ * it does not touch this one). This, not the figure right after the load, tells retained memory
+ * from heap V8 keeps around until its memory reducer runs.
+ */
+async function settle(soaks: (SoakResult & { endedAt: number })[], list: Target[]): Promise<void> {
+  for (const s of soaks) {
+    const t = list.find((x) => x.name === s.target)!;
+    const wait = s.endedAt + scale.settleSec * 1000 - Date.now();
+    if (wait > 0) await sleep(wait);
+    s.idleKb = rssKb(t.pid);
+    process.stderr.write(`  soak ${t.name.padEnd(6)} RSS after ${scale.settleSec} s idle: ${s.idleKb} KiB\n`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -147,7 +165,7 @@ async function main(): Promise<void> {
 
   const runs: RunRecord[] = [];
   const holds: HoldResult[] = [];
-  const soaks: SoakResult[] = [];
+  const soaks: (SoakResult & { endedAt: number })[] = [];
   try {
     for (const [stream, tokens] of scale.phases.includes('runs') ? ([[false, scale.smallTokens], [true, scale.streamTokens]] as const) : []) {
       await configureFake(fake.url, tokens, 0);
@@ -169,6 +187,7 @@ async function main(): Promise<void> {
         await quiesce(fake.url);
         soaks.push(await soak(lg, t, scale.soakRequests));
       }
+      await settle(soaks, list);
     }
   } finally {
     lg.close();
