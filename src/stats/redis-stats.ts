@@ -163,15 +163,15 @@ export class RedisStats implements StatsStore {
 
   private async flushOnce(): Promise<boolean> {
     if (this.unsure) {
-      if (!(await this.send(this.unsure))) return false;
-      this.unsure = null;
+      const again = this.unsure;
+      this.unsure = null; // `send` keeps it again if the connection fails once more
+      if (!(await this.send(again))) return false;
     }
     if (this.pending.isEmpty && !this.trim) return true;
     const batch = this.encode(this.pending);
     this.pending = new PendingStats();
     this.trim = false;
-    if (await this.send(batch)) return true;
-    return false;
+    return this.send(batch);
   }
 
   /** Runs one flush script; false when it must be retried (kept in `unsure`) or was rejected. */
