@@ -4,6 +4,7 @@ import type { UpstreamEvent } from '../core/events.js';
 import { toAppError } from '../errors.js';
 import { sseEvent } from '../http/sse.js';
 import { randomId } from '../lib/ids.js';
+import { GrowingText } from '../lib/rope.js';
 import { countTokens } from '../lib/tokenizer.js';
 import type { MessagesPlan } from './anthropic-messages-input.js';
 
@@ -25,7 +26,7 @@ const signature = () => randomBytes(48).toString('base64');
 export class MessageBuilder {
   readonly id = randomId('msg_');
   private readonly content: Block[] = [];
-  private open: { kind: 'thinking' | 'text'; index: number; text: string } | null = null;
+  private open: { kind: 'thinking' | 'text'; index: number; text: GrowingText } | null = null;
   private outputText = '';
   private stopReason: StopReason = 'end_turn';
   private stopSequence: string | null = null;
@@ -61,10 +62,10 @@ export class MessageBuilder {
     const out: AnthropicEvent[] = [];
     if (o.kind === 'thinking') {
       const sig = signature();
-      this.content.push({ type: 'thinking', thinking: o.text, signature: sig });
+      this.content.push({ type: 'thinking', thinking: o.text.text, signature: sig });
       out.push({ type: 'content_block_delta', index: o.index, delta: { type: 'signature_delta', signature: sig } });
     } else {
-      this.content.push({ type: 'text', text: o.text });
+      this.content.push({ type: 'text', text: o.text.text });
     }
     out.push({ type: 'content_block_stop', index: o.index });
     return out;
@@ -74,12 +75,12 @@ export class MessageBuilder {
     const out: AnthropicEvent[] = [];
     if (this.open?.kind !== kind) {
       out.push(...this.closeOpen());
-      this.open = { kind, index: this.content.length, text: '' };
+      this.open = { kind, index: this.content.length, text: new GrowingText() };
       const block = kind === 'thinking' ? { type: 'thinking', thinking: '', signature: '' } : { type: 'text', text: '' };
       out.push({ type: 'content_block_start', index: this.open.index, content_block: block });
     }
     if (!piece) return out;
-    this.open!.text += piece;
+    this.open!.text.add(piece);
     this.outputText += piece;
     const d = kind === 'thinking' ? { type: 'thinking_delta', thinking: piece } : { type: 'text_delta', text: piece };
     out.push({ type: 'content_block_delta', index: this.open!.index, delta: d });

@@ -3,6 +3,7 @@ import type { ToolCall } from '../core/intent.js';
 import { AppError, toAppError } from '../errors.js';
 import { sseEvent } from '../http/sse.js';
 import { randomId } from '../lib/ids.js';
+import { GrowingText } from '../lib/rope.js';
 import { countTokens } from '../lib/tokenizer.js';
 import { addCitation, citationSpans, type Citation } from './citations.js';
 import type { ResponsesPlan } from './responses-input.js';
@@ -14,7 +15,7 @@ type Item = Record<string, unknown>;
 interface OpenItem {
   index: number;
   id: string;
-  text: string;
+  text: GrowingText;
 }
 
 /**
@@ -32,8 +33,8 @@ export class ResponseBuilder {
   private nextIndex = 0;
   private reasoning: OpenItem | null = null;
   private message: OpenItem | null = null;
-  private text = '';
-  private reasoningText = '';
+  private readonly text = new GrowingText();
+  private readonly reasoningText = new GrowingText();
   private argsText = '';
   private readonly citations: Citation[] = [];
   private reason: 'stop' | 'length' | 'tool_calls' = 'stop';
@@ -50,8 +51,8 @@ export class ResponseBuilder {
   /** The Response object as it stands (created/in_progress: empty output, no usage). */
   response(): Item {
     const final = this.status !== 'in_progress';
-    const reasoningTokens = countTokens(this.reasoningText);
-    const outputTokens = countTokens(this.text) + countTokens(this.argsText) + reasoningTokens;
+    const reasoningTokens = countTokens(this.reasoningText.text);
+    const outputTokens = countTokens(this.text.text) + countTokens(this.argsText) + reasoningTokens;
     return {
       id: this.id,
       object: 'response',
@@ -101,7 +102,7 @@ export class ResponseBuilder {
   push(e: UpstreamEvent): ResponsesEvent[] {
     switch (e.type) {
       case 'reasoning':
-        this.reasoningText += e.text;
+        this.reasoningText.add(e.text);
         return this.plan.intent.thinking && !this.message && !this.hasCalls && e.text ? this.reasoningDelta(e.text) : [];
       case 'text':
         return e.text ? this.textDelta(e.text) : [];
@@ -121,12 +122,12 @@ export class ResponseBuilder {
   private reasoningDelta(delta: string): ResponsesEvent[] {
     const out: ResponsesEvent[] = [];
     if (!this.reasoning) {
-      const r = (this.reasoning = { index: this.nextIndex++, id: randomId('rs_'), text: '' });
+      const r = (this.reasoning = { index: this.nextIndex++, id: randomId('rs_'), text: new GrowingText() });
       out.push(this.ev('response.output_item.added', { output_index: r.index, item: { id: r.id, type: 'reasoning', summary: [], status: 'in_progress' } }));
       out.push(this.ev('response.reasoning_summary_part.added', { item_id: r.id, output_index: r.index, summary_index: 0, part: { type: 'summary_text', text: '' } }));
     }
     const r = this.reasoning;
-    r.text += delta;
+    r.text.add(delta);
     out.push(this.ev('response.reasoning_summary_text.delta', { item_id: r.id, output_index: r.index, summary_index: 0, delta }));
     return out;
   }
@@ -135,11 +136,11 @@ export class ResponseBuilder {
     const r = this.reasoning;
     if (!r) return [];
     this.reasoning = null;
-    const part = { type: 'summary_text', text: r.text };
+    const part = { type: 'summary_text', text: r.text.text };
     const item = { id: r.id, type: 'reasoning', summary: [part], status: 'completed' };
     this.output.push(item);
     return [
-      this.ev('response.reasoning_summary_text.done', { item_id: r.id, output_index: r.index, summary_index: 0, text: r.text }),
+      this.ev('response.reasoning_summary_text.done', { item_id: r.id, output_index: r.index, summary_index: 0, text: r.text.text }),
       this.ev('response.reasoning_summary_part.done', { item_id: r.id, output_index: r.index, summary_index: 0, part }),
       this.ev('response.output_item.done', { output_index: r.index, item }),
     ];
@@ -147,7 +148,7 @@ export class ResponseBuilder {
 
   private openMessage(): ResponsesEvent[] {
     const out = this.closeReasoning();
-    const m = (this.message = { index: this.nextIndex++, id: randomId('msg_'), text: '' });
+    const m = (this.message = { index: this.nextIndex++, id: randomId('msg_'), text: new GrowingText() });
     out.push(this.ev('response.output_item.added', { output_index: m.index, item: { id: m.id, type: 'message', role: 'assistant', status: 'in_progress', content: [] } }));
     out.push(this.ev('response.content_part.added', { item_id: m.id, output_index: m.index, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }));
     return out;
@@ -156,8 +157,8 @@ export class ResponseBuilder {
   private textDelta(delta: string): ResponsesEvent[] {
     const out = this.message ? [] : this.openMessage();
     const m = this.message!;
-    m.text += delta;
-    this.text += delta;
+    m.text.add(delta);
+    this.text.add(delta);
     out.push(this.ev('response.output_text.delta', { item_id: m.id, output_index: m.index, content_index: 0, delta, logprobs: [] }));
     return out;
   }
@@ -166,14 +167,14 @@ export class ResponseBuilder {
     const m = this.message;
     if (!m) return [];
     this.message = null;
-    const annotations = citationSpans(m.text, this.citations).map((s) => ({ type: 'url_citation', url: s.url, title: s.title, start_index: s.start, end_index: s.end }));
+    const annotations = citationSpans(m.text.text, this.citations).map((s) => ({ type: 'url_citation', url: s.url, title: s.title, start_index: s.start, end_index: s.end }));
     const out = annotations.map((annotation, i) =>
       this.ev('response.output_text.annotation.added', { item_id: m.id, output_index: m.index, content_index: 0, annotation_index: i, annotation }),
     );
-    const part = { type: 'output_text', text: m.text, annotations, logprobs: [] };
+    const part = { type: 'output_text', text: m.text.text, annotations, logprobs: [] };
     const item = { id: m.id, type: 'message', role: 'assistant', status, content: [part] };
     this.output.push(item);
-    out.push(this.ev('response.output_text.done', { item_id: m.id, output_index: m.index, content_index: 0, text: m.text, logprobs: [] }));
+    out.push(this.ev('response.output_text.done', { item_id: m.id, output_index: m.index, content_index: 0, text: m.text.text, logprobs: [] }));
     out.push(this.ev('response.content_part.done', { item_id: m.id, output_index: m.index, content_index: 0, part }));
     out.push(this.ev('response.output_item.done', { output_index: m.index, item }));
     return out;
