@@ -104,4 +104,44 @@ describe('StateWriter', () => {
     await w.drain();
     expect(g.calls).toHaveLength(4);
   });
+
+  it('keeps debouncing changes marked dirty while a write runs (steady load does not write back to back)', async () => {
+    let writes = 0;
+    const w = new StateWriter(
+      async () => {
+        writes++;
+        await new Promise((r) => setTimeout(r, 5));
+      },
+      { delayMs: 50 },
+    );
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      w.markDirty();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await w.drain();
+    // ~400 ms / (50 ms debounce + 5 ms write) ≈ 7 writes, plus the final drain; writing back to
+    // back would take ~70.
+    expect(writes).toBeGreaterThanOrEqual(1);
+    expect(writes).toBeLessThanOrEqual(12);
+  });
+
+  it('still writes at once for a flush that arrives while a debounced write runs', async () => {
+    const state = { value: 0 };
+    const g = gatedWrite(state);
+    const w = new StateWriter(g.write, { delayMs: 10_000 });
+    state.value = 1;
+    const first = w.flush();
+    await tick();
+    state.value = 2;
+    w.markDirty();
+    const second = w.flush();
+    g.calls[0]!.release();
+    await first;
+    await tick();
+    expect(g.calls).toHaveLength(2);
+    expect(g.calls[1]!.snapshot).toBe(2);
+    g.calls[1]!.release();
+    await second;
+  });
 });

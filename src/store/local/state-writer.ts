@@ -4,7 +4,7 @@
  * - `flush()` (operator actions) writes as soon as possible and resolves once the state as it
  *   was at the call is durable.
  * At most one write is ever in flight; whatever is requested while one runs is coalesced into
- * a single further write after it. Each write snapshots the whole state when it starts, so a
+ * a single further write after it (at once for a flush, after the debounce for `markDirty`). Each write snapshots the whole state when it starts, so a
  * later write always contains every earlier change.
  */
 export class StateWriter {
@@ -82,6 +82,7 @@ export class StateWriter {
   }
 
   private async loop(): Promise<void> {
+    let failed = false;
     try {
       while (this.done < this.wanted) {
         const gen = this.wanted;
@@ -89,12 +90,17 @@ export class StateWriter {
           await this.write();
           this.done = gen;
           this.settle(gen, null);
+          // Only callers waiting on a flush justify writing again at once; changes marked dirty
+          // meanwhile wait for the debounce (under steady load they would otherwise keep the
+          // loop writing back to back, hundreds of times a second).
+          if (this.waiters.length === 0) break;
         } catch (err) {
           const told = this.settle(gen, err);
           // Callers still waiting asked after this attempt began: try again for them now.
           // Otherwise retry in the background, not in a tight loop (e.g. disk full).
           if (this.waiters.length === 0) {
             if (told === 0) this.onError(err);
+            failed = true;
             break;
           }
         }
@@ -103,7 +109,7 @@ export class StateWriter {
       // Synchronous with the loop's last check, so no request can slip between them.
       this.writing = false;
     }
-    if (this.done < this.wanted) this.schedule(this.retryMs);
+    if (this.done < this.wanted) this.schedule(failed ? this.retryMs : this.delayMs);
   }
 
   /** Resolves (or rejects) the waiters covered by write `gen`; returns how many were told. */
