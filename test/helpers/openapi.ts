@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -11,7 +11,15 @@ import addFormatsModule from 'ajv-formats';
  * Schema 2020-12 validator reads them as the API means them.
  */
 const here = dirname(fileURLToPath(import.meta.url));
-const SPEC_PATH = resolve(here, '../../../shared/openapi/openai-openapi.json');
+const SPEC_PATH = process.env.OPENAI_SPEC ?? resolve(here, '../../../shared/openapi/openai-openapi.json');
+
+/** The official OpenAI OpenAPI document, parsed (OPENAI_SPEC overrides where it is looked for). */
+export function loadOpenAiSpec<T = { components: Json }>(): T {
+  if (!existsSync(SPEC_PATH)) {
+    throw new Error(`The OpenAI spec is not at ${SPEC_PATH}: the tests expect the shared/ folder beside the clone (as CI has it), or OPENAI_SPEC=/path/to/openai-openapi.json.`);
+  }
+  return JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as T;
+}
 
 type Json = Record<string, unknown>;
 
@@ -37,7 +45,7 @@ const compiled = new Map<string, ValidateFunction>();
 
 function validator(schemaName: string): ValidateFunction {
   if (!ajv) {
-    const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as { components: Json };
+    const spec = loadOpenAiSpec();
     ajv = new Ajv2020({ strict: false, allErrors: true });
     const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
     (addFormats as unknown as (a: Ajv2020) => void)(ajv);

@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
+import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const KEY = 'media-proc-key';
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 let fake: FakeGrok;
@@ -22,35 +21,10 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-    srv.on('error', rej);
-  });
-}
-
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', SERVER_HOST: '127.0.0.1', SERVER_PORT: String(port), GROK_BASE_URL: fake.url, GROK_ASSETS_URL: fake.url, LOG_LEVEL: 'warn', DATA_DIR: dataDir, APP_KEY: KEY, API_KEY: KEY },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.once('exit', r));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  while (!(await fetch(`${url}/health`).then((r) => r.ok, () => false))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, url, exited };
+async function startServer(dataDir: string): Promise<ServerProcess> {
+  const server = await spawnServer({ GROK_BASE_URL: fake.url, GROK_ASSETS_URL: fake.url, DATA_DIR: dataDir, APP_KEY: KEY, API_KEY: KEY });
+  children.push(server.child);
+  return server;
 }
 
 async function waitFor(url: string, pred: (t: any) => boolean): Promise<any> {

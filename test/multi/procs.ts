@@ -1,22 +1,11 @@
 /** Child processes for the multi-instance tests: server instances and a private redis-server. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { freePort, spawnServer } from '../helpers/server-process.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 export const ADMIN = 'multi-admin';
-
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-    srv.on('error', rej);
-  });
-}
 
 export interface Proc {
   child: ChildProcess;
@@ -41,37 +30,19 @@ export async function cleanupAll(): Promise<void> {
   }
 }
 
-async function waitHealthy(url: string, child: ChildProcess, out: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${out()}`);
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return;
-    if (Date.now() > deadline) throw new Error(`server did not start: ${out()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Starts src/server.ts with its own DATA_DIR holding `toml` as config.toml, and waits for /health. */
 export async function startServer(env: Record<string, string>, toml = ''): Promise<Proc> {
   const dir = mkdtempSync(join(tmpdir(), 'g2a-multi-'));
   writeFileSync(join(dir, 'config.toml'), toml);
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', SERVER_HOST: '127.0.0.1', SERVER_PORT: String(port), DATA_DIR: dir, APP_KEY: ADMIN, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, url, output, exited } = await spawnServer({ DATA_DIR: dir, APP_KEY: ADMIN, ...env }).catch((e) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   });
   tracked.push({ child, dir });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url, child, () => out);
   return {
     child,
     url,
-    output: () => out,
+    output,
     exited,
     admin: (method, path, body) =>
       fetch(url + path, {

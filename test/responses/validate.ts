@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expectValid } from '../helpers/openapi.js';
+import { expectValid, loadOpenAiSpec } from '../helpers/openapi.js';
 
 /**
  * Responses validation against the official spec, with the documented spec/API disagreements of
@@ -9,10 +6,9 @@ import { expectValid } from '../helpers/openapi.js';
  * in created/in_progress snapshots (the spec does not mark it nullable). Each stream event is
  * checked against its own schema from ResponseStreamEvent.anyOf (conformance.md §1.4 step 5).
  */
-const here = dirname(fileURLToPath(import.meta.url));
-const spec = JSON.parse(readFileSync(resolve(here, '../../../shared/openapi/openai-openapi.json'), 'utf8')) as {
+const spec = loadOpenAiSpec<{
   components: { schemas: Record<string, { anyOf?: { $ref: string }[]; properties?: Record<string, { enum?: string[] }> }> };
-};
+}>();
 const schemas = spec.components.schemas;
 const eventSchema = new Map<string, string>();
 for (const ref of schemas.ResponseStreamEvent!.anyOf!) {

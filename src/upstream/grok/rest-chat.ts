@@ -7,14 +7,14 @@ import type { UpstreamError } from '../../errors.js';
 import { decodeBody, readBounded, upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
-import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
+import { classifyHttp, upstreamErrors } from './classify.js';
 import { flattenMessages } from './flatten.js';
 import { parseFrameBatches } from './frames.js';
 import { buildGrokHeaders } from './headers.js';
 import { buildChatPayload } from './payload.js';
 import { ResponseMapper } from './response-mapper.js';
 import { uploadFile } from './upload.js';
-import { Watchdog } from './watchdog.js';
+import { turnFailure, turnTimeout, Watchdog } from './watchdog.js';
 
 /**
  * Text chat over grok.com's REST endpoint (`POST /rest/app-chat/conversations/new`, NDJSON
@@ -176,15 +176,11 @@ class RestTurn {
   }
 
   private classify(e: unknown): UpstreamError {
-    if (this.signal.aborted) return upstreamErrors.aborted();
-    if (this.timedOut) return this.timeoutError();
-    return classifyNetwork(e);
+    return turnFailure(e, { signal: this.signal, timedOut: this.timedOut, primed: this.primed, t: this.t });
   }
 
   private timeoutError(): UpstreamError {
-    return this.primed
-      ? upstreamErrors.timeout(`no data for ${this.t.idleMs / 1000} s; timeout.idle_sec`)
-      : upstreamErrors.timeout(`no answer within ${this.t.firstByteMs / 1000} s; timeout.first_byte_sec`);
+    return turnTimeout(this.primed, this.t);
   }
 
   /** Releases the body once: drain after a clean end that left bytes unread, destroy otherwise. */

@@ -1,3 +1,7 @@
+import type { UpstreamError } from '../../errors.js';
+import type { UpstreamTimeouts } from '../http-client.js';
+import { classifyNetwork, upstreamErrors } from './classify.js';
+
 /**
  * A silence detector for one upstream turn. It only counts time while we are actually waiting
  * on grok.com (`arm` … `disarm` around each read), so a slow client that applies backpressure
@@ -53,4 +57,18 @@ export class Watchdog {
     this.stop();
     this.onExpire();
   };
+}
+
+/** The timeout error of a turn: before its first answer frame (`primed` false) or a silence after it. */
+export function turnTimeout(primed: boolean, t: UpstreamTimeouts): UpstreamError {
+  return primed
+    ? upstreamErrors.timeout(`no data for ${t.idleMs / 1000} s; timeout.idle_sec`)
+    : upstreamErrors.timeout(`no answer within ${t.firstByteMs / 1000} s; timeout.first_byte_sec`);
+}
+
+/** Why a turn failed, in order of precedence: the client went away, our watchdog fired, the network. */
+export function turnFailure(e: unknown, turn: { signal: AbortSignal; timedOut: boolean; primed: boolean; t: UpstreamTimeouts }): UpstreamError {
+  if (turn.signal.aborted) return upstreamErrors.aborted();
+  if (turn.timedOut) return turnTimeout(turn.primed, turn.t);
+  return classifyNetwork(e);
 }

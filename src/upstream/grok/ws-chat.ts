@@ -18,7 +18,7 @@ import { SessionIdentity } from './session-identity.js';
 import { uploadFileV2 } from './upload.js';
 
 export { gatewayHeaders, gatewayUrl };
-import { Watchdog } from './watchdog.js';
+import { turnFailure, turnTimeout, Watchdog } from './watchdog.js';
 import { proxyConnector } from './ws-proxy.js';
 
 /**
@@ -268,15 +268,11 @@ class MgwTurn {
   }
 
   private classify(e: unknown): UpstreamError {
-    if (this.signal.aborted) return upstreamErrors.aborted();
-    if (this.timedOut) return this.timeoutError();
-    return classifyNetwork(e);
+    return turnFailure(e, { signal: this.signal, timedOut: this.timedOut, primed: this.primed, t: this.t });
   }
 
   private timeoutError(): UpstreamError {
-    return this.primed
-      ? upstreamErrors.timeout(`no data for ${this.t.idleMs / 1000} s; timeout.idle_sec`)
-      : upstreamErrors.timeout(`no answer within ${this.t.firstByteMs / 1000} s; timeout.first_byte_sec`);
+    return turnTimeout(this.primed, this.t);
   }
 
   private release(clean: boolean): void {
