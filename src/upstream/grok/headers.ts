@@ -93,6 +93,23 @@ export function clientHints(userAgent: string): Record<string, string> {
   };
 }
 
+/**
+ * What a browser's same-origin `fetch()` from a grok.com page sends besides its own headers:
+ * priority, referer, client hints, the Sec-Fetch triple and the user agent (`ua` latin1-safe).
+ */
+export function sameOriginFetch(origin: string, ua: string): Record<string, string> {
+  return {
+    Priority: 'u=1, i',
+    Referer: `${origin}/`,
+    ...clientHints(ua),
+    'Sec-Fetch-Dest': 'empty',
+    'Sec-Fetch-Mode': 'cors',
+    // Origin and Referer are both the configured base URL, so the fetch is always same-origin.
+    'Sec-Fetch-Site': 'same-origin',
+    'User-Agent': ua,
+  };
+}
+
 interface StaticHeaders {
   before: Record<string, string>;
   after: Record<string, string>;
@@ -113,17 +130,7 @@ function staticHeaders(grok: GrokHeaderConfig): StaticHeaders {
       'Accept-Language': ACCEPT_LANGUAGE,
       Baggage: BAGGAGE,
     },
-    after: {
-      Origin: origin,
-      Priority: 'u=1, i',
-      Referer: `${origin}/`,
-      ...clientHints(ua),
-      'Sec-Fetch-Dest': 'empty',
-      'Sec-Fetch-Mode': 'cors',
-      // Origin and Referer are both the configured base URL, so the fetch is always same-origin.
-      'Sec-Fetch-Site': 'same-origin',
-      'User-Agent': ua,
-    },
+    after: { Origin: origin, ...sameOriginFetch(origin, ua) },
   };
   staticCache.set(grok, s);
   return s;

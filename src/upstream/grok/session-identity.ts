@@ -3,7 +3,7 @@ import type { Config } from '../../config/schema.js';
 import type { Lease } from '../../store/types.js';
 import { decodeBody, readBounded, upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
-import { buildCookie, clientHints, latin1Safe } from './headers.js';
+import { buildCookie, latin1Safe, sameOriginFetch } from './headers.js';
 import { UpstreamError } from '../../errors.js';
 
 /**
@@ -71,13 +71,7 @@ export class SessionIdentity {
       'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
       'Cache-Control': 'no-cache',
       Pragma: 'no-cache',
-      Priority: 'u=1, i',
-      Referer: `${origin}/`,
-      ...clientHints(ua),
-      'Sec-Fetch-Dest': 'empty',
-      'Sec-Fetch-Mode': 'cors',
-      'Sec-Fetch-Site': 'same-origin',
-      'User-Agent': ua,
+      ...sameOriginFetch(origin, ua),
       Cookie: buildCookie(token, grok.cf_clearance),
     };
     try {
