@@ -1,4 +1,4 @@
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -67,4 +67,18 @@ export async function removeStaleTemps(path: string): Promise<number> {
     }
   }
   return removed;
+}
+
+/**
+ * Start-up read of a file this process owns and writes with `writeFileAtomic`: clears the temp
+ * files a crash may have left beside it, then returns its text, or null when it does not exist yet.
+ */
+export async function readOwnedFile(path: string): Promise<string | null> {
+  await removeStaleTemps(path).catch(() => 0);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }

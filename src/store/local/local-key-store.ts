@@ -5,9 +5,8 @@
  * crash loses at most the last second of counting, never a key).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeStaleTemps, writeFileAtomic } from '../../lib/atomic-write.js';
+import { readOwnedFile, writeFileAtomic } from '../../lib/atomic-write.js';
 import {
   RPD_WINDOW_MS,
   RPM_WINDOW_MS,
@@ -48,14 +47,8 @@ export class LocalKeyStore implements KeyStore {
   }
 
   async init(): Promise<void> {
-    await removeStaleTemps(this.file).catch(() => 0);
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
+    const text = await readOwnedFile(this.file);
+    if (text === null) return;
     let data: { keys?: ClientKey[]; counters?: Record<string, Counters> };
     try {
       data = JSON.parse(text) as typeof data;

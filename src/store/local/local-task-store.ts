@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeStaleTemps, writeFileAtomic } from '../../lib/atomic-write.js';
+import { readOwnedFile, writeFileAtomic } from '../../lib/atomic-write.js';
 import { FINISHED, type TaskListener, type TaskPatch, type TaskStatus, type TaskStore, type VideoTask } from '../tasks.js';
 import { StateWriter } from './state-writer.js';
 
@@ -24,14 +24,8 @@ export class LocalTaskStore implements TaskStore {
 
   async init(): Promise<void> {
     await mkdir(this.dataDir, { recursive: true });
-    await removeStaleTemps(this.file).catch(() => 0);
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
+    const text = await readOwnedFile(this.file);
+    if (text === null) return;
     const parsed = JSON.parse(text) as { version: number; tasks: VideoTask[] };
     for (const t of parsed.tasks ?? []) this.tasks.set(t.id, t);
   }
