@@ -94,6 +94,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/** Two instances on the shared test Redis under `prefix`, sharing one fake grok.com. */
+export async function startRedisPair(redisUrl: string, prefix: string): Promise<[Stack, Stack]> {
+  const overrides = { server: { storage_type: 'redis' }, redis: { url: redisUrl, prefix } };
+  const one = await startStack({ overrides });
+  const two = await startStack({ overrides, fake: one.fake }).catch(async (e) => {
+    await one.close();
+    throw e;
+  });
+  return [one, two];
+}
+
 /** Reads an SSE body into its `data:` payloads (comments dropped). */
 export async function readSse(res: Response): Promise<{ data: string[]; raw: string }> {
   const raw = await res.text();

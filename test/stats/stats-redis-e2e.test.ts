@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectValid } from '../helpers/openapi.js';
-import { API_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { API_KEY, startRedisPair, type Stack } from '../helpers/stack.js';
 import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
 
 const prefix = uniquePrefix('stats-e2e');
@@ -9,9 +9,7 @@ let two: Stack;
 
 beforeAll(async () => {
   await assertRedisUp();
-  const overrides = { server: { storage_type: 'redis' }, redis: { url: TEST_REDIS_URL, prefix } };
-  one = await startStack({ overrides });
-  two = await startStack({ overrides, fake: one.fake });
+  [one, two] = await startRedisPair(TEST_REDIS_URL, prefix);
   await one.importTokens(['tok-redis-stats-1']);
 });
 afterAll(async () => {
