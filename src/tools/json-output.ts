@@ -92,3 +92,29 @@ export function invalidJsonOutput(reason: string, param = 'response_format'): Ap
     param,
   );
 }
+
+/**
+ * The retry policy of emulated JSON output, for any generation: `answer` gives the text to check,
+ * or null for a result that is not a plain answer (tool calls, a `length` cut: passed as they
+ * are, as OpenAI does). A failed check gets one more generation; then a strict schema or
+ * unparsable output fails with 502 `invalid_json_output`, and a non-strict schema accepts valid
+ * JSON that misses it. `withJson` puts the extracted JSON in place of the answer.
+ */
+export async function generateJson<T>(
+  format: JsonFormat,
+  param: string,
+  generate: () => Promise<T>,
+  answer: (got: T) => string | null,
+  withJson: (got: T, json: string) => T,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const got = await generate();
+    const text = answer(got);
+    if (text === null) return got;
+    const check = checkJsonOutput(text, format);
+    if (check.ok) return withJson(got, check.text);
+    if (attempt === 0) continue;
+    if (format.type === 'json_schema' && !format.strict && check.text !== undefined) return withJson(got, check.text);
+    throw invalidJsonOutput(check.reason, param);
+  }
+}

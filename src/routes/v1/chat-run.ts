@@ -5,7 +5,7 @@ import { sendSse } from '../../http/sse.js';
 import { reportingEvents } from '../../pool/report-events.js';
 import type { Services } from '../../services.js';
 import { applyIntentStages } from '../../tools/apply.js';
-import { checkJsonOutput, invalidJsonOutput } from '../../tools/json-output.js';
+import { generateJson } from '../../tools/json-output.js';
 import { chatBody, collectTurn, turnEvents, type Turn } from '../../translators/chat-collect.js';
 import type { ChatPlan } from '../../translators/chat-completions.js';
 import { streamChat } from '../../translators/chat-stream.js';
@@ -46,31 +46,20 @@ async function generate(run: ChatRun): Promise<{ turn: Turn; accountId: string }
   return { turn: acq.value, accountId: acq.lease.accountId };
 }
 
-/**
- * A generation whose JSON output (if asked for) was extracted and checked. Tool calls and
- * `length` cuts are returned as they are: the first is not an answer, the second is honestly
- * truncated (OpenAI behaves the same). Otherwise a failed check gets one more generation; then
- * strict schemas and unparsable output fail with 502 `invalid_json_output`, and a non-strict
- * schema accepts valid JSON that misses the schema.
- */
-async function generateChecked(run: ChatRun): Promise<{ turn: Turn; accountId: string }> {
+/** A generation whose JSON output, if `response_format` asks for one, was extracted and checked (tools/json-output.ts). */
+function generateChecked(run: ChatRun): Promise<{ turn: Turn; accountId: string }> {
   const format = run.plan.jsonFormat;
-  for (let attempt = 0; ; attempt++) {
-    const got = await generate(run);
-    const { turn } = got;
-    if (!format || turn.reason !== 'stop' || turn.toolCalls.length) return got;
-    const check = checkJsonOutput(turn.text, format);
-    if (check.ok) {
-      turn.text = check.text;
+  if (!format) return generate(run);
+  return generateJson(
+    format,
+    'response_format',
+    () => generate(run),
+    ({ turn }) => (turn.reason !== 'stop' || turn.toolCalls.length ? null : turn.text),
+    (got, json) => {
+      got.turn.text = json;
       return got;
-    }
-    if (attempt === 0) continue;
-    if (format.type === 'json_schema' && !format.strict && check.text !== undefined) {
-      turn.text = check.text;
-      return got;
-    }
-    throw invalidJsonOutput(check.reason);
-  }
+    },
+  );
 }
 
 export async function runChatCompletion(run: ChatRun, reply: FastifyReply): Promise<unknown> {

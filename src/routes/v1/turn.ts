@@ -6,7 +6,7 @@ import { noteRequest } from '../../stats/request-meta.js';
 import { reportingEvents } from '../../pool/report-events.js';
 import type { Services } from '../../services.js';
 import { applyIntentStages } from '../../tools/apply.js';
-import { checkJsonOutput, invalidJsonOutput, type JsonFormat } from '../../tools/json-output.js';
+import { generateJson, type JsonFormat } from '../../tools/json-output.js';
 
 /**
  * One upstream turn for the Responses and Anthropic routes, with the emulated stages (tools,
@@ -42,13 +42,11 @@ export async function openTurn(services: Services, req: FastifyRequest, signal: 
 }
 
 /**
- * A whole turn whose JSON answer (text.format) was extracted and checked, as events to replay
- * into a body or a stream: nothing reaches the client before the check, so a failure is a plain
- * HTTP error. Tool calls and `length` cuts pass as they are; a failed check gets one more
- * generation; then a strict schema or unparsable output fails with 502 `invalid_json_output`,
- * and a non-strict schema accepts valid JSON that misses it (as in chat completions).
+ * A whole turn whose JSON answer (text.format) was extracted and checked (the policy of
+ * tools/json-output.ts), as events to replay into a body or a stream: nothing reaches the client
+ * before the check, so a failure is a plain HTTP error.
  */
-export async function foldCheckedTurn(
+export function foldCheckedTurn(
   services: Services,
   req: FastifyRequest,
   signal: AbortSignal,
@@ -56,20 +54,22 @@ export async function foldCheckedTurn(
   format: JsonFormat,
   param: string,
 ): Promise<UpstreamEvent[]> {
-  for (let attempt = 0; ; attempt++) {
-    const events = await foldTurn(services, req, signal, intent, async (source) => {
-      const all: UpstreamEvent[] = [];
-      for await (const e of source) all.push(e);
-      return all;
-    });
-    const done = events.find((e) => e.type === 'done');
-    if ((done?.type === 'done' && done.reason === 'length') || events.some((e) => e.type === 'tool_call')) return events;
-    const check = checkJsonOutput(events.map((e) => (e.type === 'text' ? e.text : '')).join(''), format);
-    if (check.ok) return withText(events, check.text);
-    if (attempt === 0) continue;
-    if (format.type === 'json_schema' && !format.strict && check.text !== undefined) return withText(events, check.text);
-    throw invalidJsonOutput(check.reason, param);
-  }
+  const record = async (source: AsyncIterable<UpstreamEvent>) => {
+    const all: UpstreamEvent[] = [];
+    for await (const e of source) all.push(e);
+    return all;
+  };
+  return generateJson(
+    format,
+    param,
+    () => foldTurn(services, req, signal, intent, record),
+    (events) => {
+      const done = events.find((e) => e.type === 'done');
+      if ((done?.type === 'done' && done.reason === 'length') || events.some((e) => e.type === 'tool_call')) return null;
+      return events.map((e) => (e.type === 'text' ? e.text : '')).join('');
+    },
+    withText,
+  );
 }
 
 /** The events with their text replaced by `text` (the extracted JSON), where the text began. */
