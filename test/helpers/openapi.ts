@@ -1,24 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
 /**
- * Validates bodies and SSE payloads against the official OpenAI OpenAPI document, which CI keeps
- * beside the clone in ../shared/openapi/. The spec marks nullability the OpenAPI 3.0 way
+ * Validates bodies and SSE payloads against the official OpenAI OpenAPI document, kept gzipped in
+ * test/fixtures/openai-openapi/ (where it came from is in the README there). The spec marks nullability the OpenAPI 3.0 way
  * (`nullable: true`) and puts `discriminator` on anyOf; both are rewritten so that a plain JSON
  * Schema 2020-12 validator reads them as the API means them.
  */
 const here = dirname(fileURLToPath(import.meta.url));
-const SPEC_PATH = process.env.OPENAI_SPEC ?? resolve(here, '../../../shared/openapi/openai-openapi.json');
+const SPEC_PATH = process.env.OPENAI_SPEC ?? resolve(here, '../fixtures/openai-openapi/openai-openapi.json.gz');
 
 /** The official OpenAI OpenAPI document, parsed (OPENAI_SPEC overrides where it is looked for). */
 export function loadOpenAiSpec<T = { components: Json }>(): T {
   if (!existsSync(SPEC_PATH)) {
-    throw new Error(`The OpenAI spec is not at ${SPEC_PATH}: the tests expect the shared/ folder beside the clone (as CI has it), or OPENAI_SPEC=/path/to/openai-openapi.json.`);
+    throw new Error(`The OpenAI spec is not at ${SPEC_PATH}; OPENAI_SPEC=/path/to/openai-openapi.json(.gz) points elsewhere.`);
   }
-  return JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as T;
+  const raw = readFileSync(SPEC_PATH);
+  return JSON.parse((SPEC_PATH.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8')) as T;
 }
 
 type Json = Record<string, unknown>;
