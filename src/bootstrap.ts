@@ -22,7 +22,7 @@ import { fileSettingsBackend, SettingsService } from './config/settings.js';
 import { AccountSetup } from './pool/account-setup.js';
 import { QuotaSync } from './pool/quota-sync.js';
 import type { Store } from './store/types.js';
-import { createDispatcher } from './upstream/http-client.js';
+import { createGrokTransport } from './upstream/grok/transport/index.js';
 import { createRestChatUpstream } from './upstream/grok/rest-chat.js';
 import { createWsChatUpstream } from './upstream/grok/ws-chat.js';
 import type { ChatUpstream } from './upstream/types.js';
@@ -87,10 +87,10 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   const clientKeys = new ClientKeys(settings.get().app.api_key, keys);
   settings.onChange((c) => clientKeys.set(c.app.api_key));
   const { key, generated } = await resolveAppKey(config, store);
-  const dispatcher = createDispatcher(config);
   const getConfig = () => settings.get();
+  const grok = await createGrokTransport(getConfig, (message) => log.warn(message));
   const pool = new AccountPool(store, getConfig, log);
-  const { media, tasks } = await createMediaServices({ config: getConfig, pool, dispatcher, log, tasks: sharedTasks });
+  const { media, tasks } = await createMediaServices({ config: getConfig, pool, grok, log, tasks: sharedTasks });
   const services: Services = {
     config: getConfig,
     store,
@@ -98,15 +98,15 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     pool,
     media,
     tasks,
-    chat: selectChatTransport(getConfig, createWsChatUpstream(getConfig, dispatcher), createRestChatUpstream(getConfig, dispatcher)),
+    chat: selectChatTransport(getConfig, createWsChatUpstream(getConfig, grok), createRestChatUpstream(getConfig, grok)),
     log,
     appKey: key,
     clientKeys,
     keys,
     stats,
     settings,
-    quotaSync: new QuotaSync(store, dispatcher, getConfig, log),
-    accountSetup: new AccountSetup(store, dispatcher, getConfig, log),
+    quotaSync: new QuotaSync(store, grok, getConfig, log),
+    accountSetup: new AccountSetup(store, grok, getConfig, log),
   };
   services.quotaSync.start();
   return {
@@ -120,7 +120,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
       await store.close();
       await responses.close();
       await keys.close();
-      await dispatcher.close();
+      await grok.close();
     },
   };
 }

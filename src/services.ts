@@ -22,7 +22,7 @@ export interface Services {
   responses: ResponseStore;
   pool: AccountPool;
   chat: ChatUpstream;
-  /** Media cache, video task runner and the upstream dispatcher for media calls. */
+  /** Media cache, video task runner and the grok.com transport for media calls. */
   media: MediaServices;
   /** Video tasks (API.md §4.7), shared by every instance through the store. */
   tasks: TaskStore;

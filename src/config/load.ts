@@ -22,6 +22,11 @@ const ENV_KEYS: Record<string, string> = {
   LOG_LEVEL: 'log.level',
   REDIS_URL: 'redis.url',
   REDIS_PREFIX: 'redis.prefix',
+  DATABASE_URL: 'database.url',
+  DATABASE_POOL_SIZE: 'database.pool_size',
+  DATABASE_TLS: 'database.tls',
+  DATABASE_CA_FILE: 'database.ca_file',
+  DATABASE_TABLE_PREFIX: 'database.table_prefix',
   API_KEY: 'app.api_key',
   APP_KEY: 'app.app_key',
   APP_URL: 'app.app_url',
@@ -29,6 +34,11 @@ const ENV_KEYS: Record<string, string> = {
   GROK_ASSETS_URL: 'grok.assets_url',
   GROK_CHAT_TRANSPORT: 'grok.chat_transport',
   PROXY_URL: 'grok.proxy_url',
+  EGRESS_PROXIES: 'grok.egress_proxies',
+  GROK_HTTP_CLIENT: 'grok.http_client',
+  GROK_BROWSER_PROFILE: 'grok.browser_profile',
+  GROK_CA_FILE: 'grok.ca_file',
+  FLARESOLVERR_URL: 'grok.flaresolverr_url',
 };
 
 /** Finds config.defaults.toml by walking up from this module (works from src/ and from dist/). */
@@ -83,6 +93,17 @@ function redisUrlFromParts(env: NodeJS.ProcessEnv): string | undefined {
   return `redis://${auth}${env.REDIS_HOST || '127.0.0.1'}:${env.REDIS_PORT || '6379'}/${env.REDIS_DB || '0'}`;
 }
 
+/** storage_type pgsql/mysql need a database.url of the same kind. */
+function checkDatabaseUrl(config: Config): void {
+  const type = config.server.storage_type;
+  if (type !== 'pgsql' && type !== 'mysql') return;
+  const url = config.database.url;
+  const example = type === 'pgsql' ? 'postgres://user:password@localhost:5432/grok2api' : 'mysql://user:password@localhost:3306/grok2api';
+  if (!url) throw new ConfigError(`invalid configuration: database.url: server.storage_type = "${type}" needs DATABASE_URL, e.g. ${example}`);
+  const isPg = /^postgres(ql)?:/.test(url);
+  if (isPg !== (type === 'pgsql')) throw new ConfigError(`invalid configuration: database.url: server.storage_type = "${type}" needs a ${type === 'pgsql' ? 'postgres://' : 'mysql:// (or mariadb://)'} URL, e.g. ${example}`);
+}
+
 /** Formats the first zod issue as `key: problem`. */
 function describe(err: z.ZodError): string {
   const issue = err.issues[0]!;
@@ -121,8 +142,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (ids.has(m.id)) throw new ConfigError(`invalid configuration: models: duplicate id '${m.id}'`);
     ids.add(m.id);
   }
-  if (config.server.workers > 1 && config.server.storage_type !== 'redis') {
-    throw new ConfigError('invalid configuration: server.workers: more than 1 worker requires server.storage_type = "redis"');
+  if (config.server.workers > 1 && config.server.storage_type === 'local') {
+    throw new ConfigError('invalid configuration: server.workers: more than 1 worker requires a shared store: server.storage_type = "redis", "pgsql" or "mysql"');
   }
+  checkDatabaseUrl(config);
   return config;
 }

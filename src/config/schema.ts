@@ -13,21 +13,46 @@ const commaList = z.union([z.array(z.string()), z.string()]).transform((v) =>
 );
 const httpUrl = z.string().refine((v) => /^https?:\/\/[^/\s]+/.test(v), 'must be an http(s) URL such as https://grok.com');
 
+const proxyUrl = z.string().regex(/^(https?|socks5h?):\/\/[^\s]+$/, 'must start with http://, https://, socks5:// or socks5h://');
+
 const modelEntry = z
   .object({
     id: z.string().min(1),
     kind: z.enum(['chat', 'image', 'image_edit', 'video']).default('chat'),
-    modes: z.array(z.string().min(1)).min(1),
+    /** Absent only on an alias, which takes everything from `alias_of`. */
+    modes: z.array(z.string().min(1)).min(1).optional(),
+    alias_of: z.string().min(1).optional(),
     tier: z.enum(['basic', 'super', 'heavy']).default('basic'),
+    /** The mode always reasons before answering (used by retry.require_reasoning). */
     thinking: z.boolean().default(false),
     cost: z.number().int().min(0).default(1),
     owned_by: z.string().default('xai'),
     created: z.number().int().default(1735689600),
     /** Image models: "ws" (imagine WebSocket) or "chat" (conversations/new with the `Drawing:` prefix). */
     image_path: z.enum(['ws', 'chat']).default('ws'),
+    /** Image models: imagine's "pro" quality (`enable_pro`). */
+    pro: z.boolean().default(false),
     tags: z.array(z.string().min(1)).default([]),
   })
-  .strict();
+  .strict()
+  .refine((m) => (m.modes === undefined) !== (m.alias_of === undefined), {
+    message: 'give either modes or alias_of (an alias takes everything from the model it names)',
+    path: ['modes'],
+  });
+
+/** Every alias names a model of the catalogue that is not itself an alias. */
+const modelList = z
+  .array(modelEntry)
+  .min(1)
+  .superRefine((list, ctx) => {
+    const byId = new Map(list.map((m) => [m.id, m]));
+    list.forEach((m, i) => {
+      if (m.alias_of === undefined) return;
+      const target = byId.get(m.alias_of);
+      if (!target) ctx.addIssue({ code: 'custom', path: [i, 'alias_of'], message: `'${m.alias_of}' is not a model id of the catalogue` });
+      else if (target.alias_of !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'alias_of'], message: `'${m.alias_of}' is itself an alias; name '${target.alias_of}'` });
+    });
+  });
 
 export const configSchema = z
   .object({
@@ -37,11 +62,21 @@ export const configSchema = z
         port,
         workers: z.coerce.number().int().min(1).max(64),
         data_dir: z.string().min(1),
-        storage_type: z.enum(['local', 'redis']),
+        storage_type: z.enum(['local', 'redis', 'pgsql', 'mysql']),
         shutdown_grace_sec: z.coerce.number().min(0),
       })
       .strict(),
     redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'), prefix: z.string().min(1) }).strict(),
+    database: z
+      .object({
+        url: z.union([z.literal(''), z.string().regex(/^(postgres|postgresql|mysql|mariadb):\/\/[^\s]+$/, 'must start with postgres://, postgresql://, mysql:// or mariadb://')]),
+        pool_size: z.coerce.number().int().min(1).max(200),
+        tls: z.enum(['off', 'require', 'verify']),
+        ca_file: z.string(),
+        table_prefix: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits and _ (at most 31), starting with a letter'),
+        timeout_ms: z.coerce.number().int().min(50).max(60_000),
+      })
+      .strict(),
     log: z
       .object({
         level: z
@@ -69,8 +104,15 @@ export const configSchema = z
         assets_url: httpUrl,
         accounts_url: httpUrl,
         chat_transport: z.enum(['ws', 'rest']),
-        proxy_url: z.union([z.literal(''), z.string().regex(/^(https?|socks5h?):\/\//, 'must start with http://, https:// or socks5://')]),
-        user_agent: z.string().min(1),
+        proxy_url: z.union([z.literal(''), proxyUrl]),
+        egress_proxies: z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v), z.array(proxyUrl)),
+        http_client: z.enum(['wreq', 'undici']),
+        browser_profile: z.string().regex(/^chrome(_\d+)?$/, 'must be "chrome" (the newest profile) or chrome_<version>, e.g. chrome_149'),
+        browser_os: z.enum(['macos', 'windows', 'linux']),
+        identity_per_account: bool,
+        ca_file: z.string(),
+        flaresolverr_url: z.union([z.literal(''), httpUrl]),
+        user_agent: z.string(),
         cf_clearance: z.string(),
         statsig_mode: z.enum(['x1', 'e', 'manual']),
         statsig_value: z.string(),
@@ -84,7 +126,7 @@ export const configSchema = z
         path: ['statsig_value'],
       }),
     timeout: z.object({ connect_sec: positive, first_byte_sec: positive, idle_sec: positive }).strict(),
-    retry: z.object({ max_attempts: z.coerce.number().int().min(1).max(20), budget_sec: positive }).strict(),
+    retry: z.object({ max_attempts: z.coerce.number().int().min(1).max(20), budget_sec: positive, require_reasoning: bool }).strict(),
     token: z
       .object({
         selection_strategy: z.enum(['max_quota', 'round_robin', 'random', 'least_recently_used']),
@@ -123,11 +165,16 @@ export const configSchema = z
       })
       .strict(),
     video: z
-      .object({ max_concurrent: z.coerce.number().int().min(1).max(100), task_ttl_hours: positive, generation_timeout_sec: positive })
+      .object({
+        max_concurrent: z.coerce.number().int().min(1).max(100),
+        task_ttl_hours: positive,
+        generation_timeout_sec: positive,
+        generation: z.enum(['2026-08', 'legacy']),
+      })
       .strict(),
     image: z.object({ nsfw: bool, round_timeout_sec: positive }).strict(),
     responses: z.object({ ttl_days: positive }).strict(),
-    models: z.array(modelEntry).min(1),
+    models: modelList,
   })
   .strict();
 

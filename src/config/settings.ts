@@ -17,11 +17,11 @@ import { configSchema, type Config } from './schema.js';
 type Tree = Record<string, unknown>;
 
 /** Whole sections, and single keys, that only take effect at start-up. */
-const LOCKED_SECTIONS = new Set(['server', 'redis']);
+const LOCKED_SECTIONS = new Set(['server', 'redis', 'database']);
 const LOCKED_KEYS = new Set(['app.app_key']);
 /** Shown as this in GET; sending it back in PUT keeps the stored value. */
 export const SECRET_MASK = '***';
-const SECRET_KEYS = new Set(['app.api_key', 'app.app_key', 'grok.cf_clearance', 'grok.proxy_url', 'grok.statsig_value']);
+const SECRET_KEYS = new Set(['app.api_key', 'app.app_key', 'grok.cf_clearance', 'grok.proxy_url', 'grok.egress_proxies', 'grok.statsig_value']);
 
 /** Where overrides live and how other instances hear about changes. */
 export interface SettingsBackend {

@@ -28,14 +28,14 @@ export async function generateImages(
   onImage?: (index: number, bytes: Buffer) => void,
 ): Promise<ImageBatch> {
   const config = services.config();
-  if (config.models.find((m) => m.id === model.id)?.image_path === 'chat') return drawN(services, model, req, signal, onImage);
+  if (model.imagePath === 'chat') return drawN(services, model, req, signal, onImage);
   const images: Buffer[] = [];
   let moderated = 0;
   for (let round = 0; round < MAX_ROUNDS && images.length + moderated < req.n; round++) {
     const offset = images.length;
     const want = req.n - images.length - moderated;
     const acquired = await services.pool.acquire(model, signal, (lease) =>
-      imagineRound(config, lease.token, { prompt: req.prompt, aspectRatio: req.aspectRatio, n: want, nsfw: config.image.nsfw }, signal, (order, b64) => onPartial?.(offset + order, b64)),
+      imagineRound(config, services.media.grok, lease.token, { prompt: req.prompt, aspectRatio: req.aspectRatio, n: want, nsfw: config.image.nsfw, pro: model.pro }, signal, (order, b64) => onPartial?.(offset + order, b64)),
     );
     await acquired.release({ kind: 'success' });
     const before = images.length + moderated;
@@ -68,7 +68,7 @@ export async function editImages(
   await Promise.all(
     Array.from({ length: req.n }, async () => {
       try {
-        const acquired = await services.pool.acquire(model, signal, (lease) => editImage(config, services.media.dispatcher, lease.token, req.prompt, req.inputs, req.aspectRatio, signal));
+        const acquired = await services.pool.acquire(model, signal, (lease) => editImage(config, services.media.grok, lease.token, req.prompt, req.inputs, req.aspectRatio, signal));
         await acquired.release({ kind: 'success' });
         onImage?.(images.length, acquired.value);
         images.push(acquired.value);
@@ -91,7 +91,7 @@ async function drawN(services: Services, model: ModelSpec, req: { prompt: string
   await Promise.all(
     Array.from({ length: Math.ceil(req.n / 2) }, async () => {
       try {
-        const acquired = await services.pool.acquire(model, signal, (lease) => drawImages(config, services.media.dispatcher, lease.token, lease.mode, req.prompt, signal));
+        const acquired = await services.pool.acquire(model, signal, (lease) => drawImages(config, services.media.grok, lease.token, lease.mode, req.prompt, signal));
         await acquired.release({ kind: 'success' });
         moderated += acquired.value.moderated;
         for (const img of acquired.value.images) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
+import type { GrokTransport } from '../upstream/grok/transport/index.js';
 import type { Config } from '../config/schema.js';
 import type { AccountPool } from '../pool/pool.js';
 import { LocalTaskStore } from '../store/local/local-task-store.js';
@@ -11,8 +11,8 @@ import { MediaCache } from './cache.js';
 export interface MediaServices {
   cache: MediaCache;
   videos: VideoTaskService;
-  /** The shared upstream dispatcher (imagine, uploads, asset downloads). */
-  dispatcher: Dispatcher;
+  /** The grok.com transport (imagine, uploads, asset downloads). */
+  grok: GrokTransport;
   close(): Promise<void>;
 }
 
@@ -23,7 +23,7 @@ export interface MediaServices {
 export async function createMediaServices(opts: {
   config: () => Config;
   pool: AccountPool;
-  dispatcher: Dispatcher;
+  grok: GrokTransport;
   log: Logger;
   tasks?: TaskStore;
 }): Promise<{ media: MediaServices; tasks: TaskStore }> {
@@ -37,7 +37,7 @@ export async function createMediaServices(opts: {
     tasks = local;
   }
   // A task store passed in is the shared (Redis) one; the local one belongs to this process.
-  const videos = new VideoTaskService({ store: tasks, pool: opts.pool, cache, config, dispatcher: opts.dispatcher, log, shared: Boolean(opts.tasks) });
+  const videos = new VideoTaskService({ store: tasks, pool: opts.pool, cache, config, grok: opts.grok, log, shared: Boolean(opts.tasks) });
   await videos.start();
   const store = tasks;
   return {
@@ -45,7 +45,7 @@ export async function createMediaServices(opts: {
     media: {
       cache,
       videos,
-      dispatcher: opts.dispatcher,
+      grok: opts.grok,
       async close() {
         await videos.close();
         await store.close();

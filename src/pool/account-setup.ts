@@ -5,7 +5,7 @@
  * account invalid, as on the chat path.
  */
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
+import type { GrokTransport } from '../upstream/grok/transport/index.js';
 import type { Config } from '../config/schema.js';
 import { UpstreamError } from '../errors.js';
 import { mapLimit } from '../lib/map-limit.js';
@@ -25,7 +25,7 @@ export const NSFW_TAG = 'nsfw';
 export class AccountSetup {
   constructor(
     private readonly store: Store,
-    private readonly dispatcher: Dispatcher,
+    private readonly grok: GrokTransport,
     private readonly config: () => Config,
     private readonly log: Logger,
   ) {}
@@ -37,7 +37,7 @@ export class AccountSetup {
       if (typeof acc === 'string') return { id: acc, ok: false, steps: [], error: 'no such account' };
       const steps: NsfwStep[] = [];
       try {
-        await enableNsfw(this.config(), this.dispatcher, acc.token, (s) => steps.push(s));
+        await enableNsfw(this.config(), this.grok, acc.token, (s) => steps.push(s));
         const fresh = await this.store.getAccount(acc.id);
         if (fresh && !fresh.tags.includes(NSFW_TAG)) await this.store.updateAccount(acc.id, { tags: [...fresh.tags, NSFW_TAG] });
         return { id: acc.id, ok: true, steps };

@@ -6,13 +6,13 @@
  * batch with bounded concurrency, and instances tick at random offsets, so syncs spread out.
  */
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
+import type { GrokTransport } from '../upstream/grok/transport/index.js';
 import type { Config } from '../config/schema.js';
 import type { Tier } from '../core/models.js';
 import { UpstreamError } from '../errors.js';
 import { mapLimit } from '../lib/map-limit.js';
 import type { Account, ModeQuota, Store } from '../store/types.js';
-import { fetchRateLimits, inferTier, type RateLimitWindow } from '../upstream/grok/quota.js';
+import { fetchImagineQuota, fetchRateLimits, inferTier, type ImagineWindow, type RateLimitWindow } from '../upstream/grok/quota.js';
 
 export interface SyncResult {
   id: string;
@@ -41,7 +41,7 @@ export class QuotaSync {
 
   constructor(
     private readonly store: Store,
-    private readonly dispatcher: Dispatcher,
+    private readonly grok: GrokTransport,
     private readonly config: () => Config,
     private readonly log: Logger,
     private readonly opts: QuotaSyncOptions = {},
@@ -77,14 +77,15 @@ export class QuotaSync {
 
   private async syncLocked(acc: Account): Promise<SyncResult> {
     const cfg = this.config();
-    const fetch = (mode: string) => fetchRateLimits(cfg, this.dispatcher, acc.token, mode);
+    const fetch = (mode: string) => fetchRateLimits(cfg, this.grok, acc.token, mode);
     const windows: Record<string, RateLimitWindow | null> = {};
     try {
-      // Every tier has "fast"; its total tells the tier, which tells the other modes to ask for.
-      windows.fast = await fetch('fast');
+      // Every tier has "fast" and only heavy accounts "heavy": together they tell the tier, which
+      // tells the other modes to ask for.
+      [windows.fast, windows.heavy] = await Promise.all([fetch('fast'), fetch('heavy')]);
       const guess = inferTier(windows) ?? acc.tier;
       const tierModes = { basic: cfg.token.basic_modes, super: cfg.token.super_modes, heavy: cfg.token.heavy_modes };
-      const rest = tierModes[guess].filter((m) => m !== 'fast');
+      const rest = tierModes[guess].filter((m) => m !== 'fast' && m !== 'heavy');
       const more = await Promise.all(rest.map((m) => fetch(m)));
       rest.forEach((m, i) => (windows[m] = more[i]!));
     } catch (err) {
@@ -104,6 +105,7 @@ export class QuotaSync {
       // A partly used window refills at most one window length from now; a full one has no pending reset.
       quotas[mode] = { remaining: w.remaining, total: w.total, windowSeconds: w.windowSeconds, resetAt: w.remaining < w.total ? now + w.windowSeconds * 1000 : null };
     }
+    Object.assign(quotas, await this.imagineQuotas(acc, cfg, now));
     await this.store.setQuotas(acc.id, quotas, tier);
     await this.store.setMeta(metaKey(acc.id), String(now));
     return {
@@ -113,6 +115,28 @@ export class QuotaSync {
       status: acc.status,
       quotas: Object.fromEntries(Object.entries(quotas).map(([m, q]) => [m, { remaining: q.remaining, total: q.total, window_seconds: q.windowSeconds }])),
     };
+  }
+
+  /**
+   * The imagine windows (images, pro images, edits, videos), kept beside the chat windows for the
+   * admin view. grok.com reports no totals there, so the largest remainder seen stands for one.
+   * Best effort: when the call fails, the windows known before stay.
+   */
+  private async imagineQuotas(acc: Account, cfg: Config, now: number): Promise<Record<string, ModeQuota>> {
+    let windows: Record<string, ImagineWindow>;
+    try {
+      windows = await fetchImagineQuota(cfg, this.grok, acc.token);
+    } catch (err) {
+      this.log.warn({ account: acc.id, err: (err as Error).message }, 'quota sync: imagine quota not read');
+      return Object.fromEntries(Object.entries(acc.quotas).filter(([k]) => k.startsWith('imagine:')));
+    }
+    const out: Record<string, ModeQuota> = {};
+    for (const [key, w] of Object.entries(windows)) {
+      const total = Math.max(w.remaining, acc.quotas[key]?.total ?? 0);
+      const refill = w.remaining < total && w.windowSeconds > 0 ? now + w.windowSeconds * 1000 : null;
+      out[key] = { remaining: w.remaining, total, windowSeconds: w.windowSeconds, resetAt: w.nextAvailableAt ?? refill };
+    }
+    return out;
   }
 
   /** Starts the background schedule (no-op unless token.auto_refresh). First tick at a random offset. */

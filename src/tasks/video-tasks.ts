@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
+import type { GrokTransport } from '../upstream/grok/transport/index.js';
 import { catalogue } from '../config/catalogue.js';
 import type { Config } from '../config/schema.js';
 import { AppError, errors } from '../errors.js';
@@ -17,7 +17,7 @@ export interface VideoTaskDeps {
   pool: AccountPool;
   cache: MediaCache;
   config: () => Config;
-  dispatcher: Dispatcher;
+  grok: GrokTransport;
   log: Logger;
   /**
    * True when other instances share the task store (Redis): then only tasks whose owner stopped
@@ -148,11 +148,11 @@ export class VideoTaskService {
       const p = task.params;
       const image = p.imageUrl ? await loadImageRef(this.d.cache, p.imageUrl, signal, fetchPolicy(config.security)) : null;
       const acquired = await this.d.pool.acquire(model, signal, async (lease) => {
-        const result = await generateVideo(config, this.d.dispatcher, lease.token, { prompt: p.prompt, aspectRatio: p.aspectRatio, duration: p.videoLength, resolution: p.resolution, preset: p.preset }, image, signal, (progress) => {
+        const result = await generateVideo(config, this.d.grok, lease.token, { prompt: p.prompt, aspectRatio: p.aspectRatio, duration: p.videoLength, resolution: p.resolution, preset: p.preset }, image, signal, (progress) => {
           // 100 is reserved for "downloaded and stored".
           void store.progress(id, Math.min(99, progress), `Generating: ${progress}%.`);
         });
-        const bytes = await downloadAsset(config, this.d.dispatcher, lease.token, result.videoUrl, signal);
+        const bytes = await downloadAsset(config, this.d.grok, lease.token, result.videoUrl, signal);
         return this.d.cache.put('video', bytes);
       });
       await acquired.release({ kind: 'success' });

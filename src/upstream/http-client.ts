@@ -4,8 +4,9 @@ import { Agent, buildConnector, ProxyAgent, Socks5ProxyAgent, type Dispatcher } 
 import type { Config } from '../config/schema.js';
 
 /**
- * The one HTTP client for every upstream call: a shared undici dispatcher with keep-alive and
- * explicit timeouts, optionally through the configured egress proxy. Requests additionally pass
+ * The undici side of upstream HTTP: a shared dispatcher with keep-alive and explicit timeouts,
+ * optionally through the configured egress proxy. grok.com traffic uses it only in the
+ * `grok.http_client = "undici"` fallback (upstream/grok/transport/). Requests additionally pass
  * `headersTimeout`/`bodyTimeout` themselves (see `upstreamTimeouts`), because not every proxy
  * agent forwards its options to the per-origin pools it creates.
  */
@@ -28,8 +29,9 @@ export function upstreamTimeouts(config: Config): UpstreamTimeouts {
  * `socks5h://` is accepted as `socks5://`: undici's SOCKS5 agent always hands the host name to
  * the proxy (remote DNS), which is what the `h` asks for.
  */
-export function createDispatcher(config: Config): Dispatcher {
+export function createDispatcher(config: Config, ca?: string[]): Dispatcher {
   const t = upstreamTimeouts(config);
+  const tls = ca ? { ca } : {};
   const common = {
     connectTimeout: t.connectMs,
     headersTimeout: t.firstByteMs,
@@ -39,7 +41,7 @@ export function createDispatcher(config: Config): Dispatcher {
     keepAliveMaxTimeout: 600_000,
   };
   const proxy = config.grok.proxy_url.trim();
-  if (!proxy) return new Agent({ ...common, connect: { timeout: t.connectMs } });
+  if (!proxy) return new Agent({ ...common, connect: { timeout: t.connectMs, ...tls } });
   let url: URL;
   try {
     url = new URL(proxy);
@@ -47,7 +49,7 @@ export function createDispatcher(config: Config): Dispatcher {
     throw new Error('grok.proxy_url is not a valid URL; use http://host:port, https://host:port or socks5://host:port');
   }
   if (url.protocol === 'http:' || url.protocol === 'https:') {
-    return new ProxyAgent({ ...common, uri: url.href, proxyTls: { timeout: t.connectMs }, requestTls: { timeout: t.connectMs } });
+    return new ProxyAgent({ ...common, uri: url.href, proxyTls: { timeout: t.connectMs }, requestTls: { timeout: t.connectMs, ...tls } });
   }
   if (url.protocol === 'socks5:' || url.protocol === 'socks5h:') {
     if (url.protocol === 'socks5h:') url = new URL(`socks5:${url.href.slice('socks5h:'.length)}`);

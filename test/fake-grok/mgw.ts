@@ -14,9 +14,9 @@ import { modeAllowed } from './accounts.js';
 import { IMAGINE_PATH } from './imagine.js';
 import type { Exchange, FakeState } from './exchange.js';
 import { parseCookies, sendJson } from './http.js';
-import { isErrorFrame, newConvertState, restLineToMgw } from './mgw-convert.js';
+import { chunkEvent, isErrorFrame, newConvertState, restLineToMgw } from './mgw-convert.js';
 import { ERROR_BODIES } from './ndjson.js';
-import { planTurn } from './scenarios.js';
+import { forAccount, planTurn } from './scenarios.js';
 import type { RecordedRequest, Scenario } from './types.js';
 
 export const MGW_PATH = '/ws/mgw/';
@@ -46,6 +46,28 @@ function refuse(socket: Duplex, status: number, body: string, headers: Record<st
   const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }[status] ?? 'OK';
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
+}
+
+/** Why the gateway's edge refuses an account before any upgrade (null: it lets it through). */
+export function gatewayRefusal(state: FakeState, token: string | null): { status: number; body: string; headers: Record<string, string> } | null {
+  if (!token) return { status: 401, body: ERROR_BODIES.invalidCredentials, headers: {} };
+  const b = state.accounts.get(token).behavior;
+  if (b.state === 'invalid') return { status: 401, body: ERROR_BODIES.invalidCredentials, headers: {} };
+  if (b.state === 'antibot') return { status: 403, body: ERROR_BODIES.antiBot, headers: {} };
+  if (b.state === 'blocked') return { status: 403, body: ERROR_BODIES.blocked, headers: {} };
+  if (b.state === 'limited') return { status: 429, body: ERROR_BODIES.tooManyRequests, headers: { 'retry-after': String(b.retryAfterSec ?? 60) } };
+  return null;
+}
+
+/**
+ * A plain GET on the gateway path: the edge checks the account exactly as for an upgrade (so a
+ * client that cannot read a refused upgrade's body learns the reason this way), and a request it
+ * lets through is told to upgrade (426).
+ */
+export function handleGatewayGet(state: FakeState, ex: Exchange): void {
+  const refusal = gatewayRefusal(state, ex.rec.token);
+  if (refusal) return sendJson(ex.res, refusal.status, JSON.parse(refusal.body), refusal.headers);
+  sendJson(ex.res, 426, { error: { code: 426, message: 'Upgrade Required' } }, { upgrade: 'websocket' });
 }
 
 /** Hooks the gateway into the fake's http server ('upgrade' event). */
@@ -79,20 +101,16 @@ export function attachMgw(state: FakeState, server: import('node:http').Server):
       endChat();
       state.recorder.changed();
     });
-    if (!token) return refuse(socket, 401, ERROR_BODIES.invalidCredentials);
-    const acct = state.accounts.get(token);
-    const b = acct.behavior;
-    if (b.state === 'invalid') return refuse(socket, 401, ERROR_BODIES.invalidCredentials);
-    if (b.state === 'antibot') return refuse(socket, 403, ERROR_BODIES.antiBot);
-    if (b.state === 'blocked') return refuse(socket, 403, ERROR_BODIES.blocked);
-    if (b.state === 'limited') return refuse(socket, 429, ERROR_BODIES.tooManyRequests, { 'retry-after': String(b.retryAfterSec ?? 60) });
+    const refusal = gatewayRefusal(state, token);
+    if (refusal) return refuse(socket, refusal.status, refusal.body, refusal.headers);
+    const b = state.accounts.get(token!).behavior;
     if (b.state === 'garbage') {
       socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${GARBAGE_PAGE.length}\r\nconnection: close\r\n\r\n${GARBAGE_PAGE}`);
       return;
     }
-    const uid = userUuid(token);
+    const uid = userUuid(token!);
     if (url.searchParams.get('uid') !== uid || cookies['x-userid'] !== uid) return refuse(socket, 400, JSON.stringify({ error: { code: 3, message: 'uid / x-userid mismatch' } }));
-    wss.handleUpgrade(req, socket, head, (ws) => runSession(state, ws, rec, token, turn));
+    wss.handleUpgrade(req, socket, head, (ws) => runSession(state, ws, rec, token!, turn));
   });
 }
 
@@ -165,9 +183,19 @@ async function respond(state: FakeState, ws: WebSocket, rec: RecordedRequest, to
 
   const scenario: Scenario = state.scripts.find(message) ?? { kind: 'plain', answer: state.defaultAnswer };
   const ids = { conversationId: `conv_${state.counters.turn}`, userResponseId: `up_${state.counters.turn}`, responseId: `resp_${state.counters.turn}`, toolCardId: `search-${state.counters.turn}` };
-  const plan = planTurn(scenario, ids, message, state.defaultAnswer);
+  const plan = forAccount(planTurn(scenario, ids, message, state.defaultAnswer), acct.behavior.state, ids, message);
   const dropAfter = acct.behavior.state === 'drop' ? Math.max(0, acct.behavior.dropAfterFrames ?? 3) : undefined;
-  const conv = newConvertState();
+  const conv = newConvertState(ids.responseId);
+  // The response opens as captured from grok.com in 2026-10: which mode serves it, then its layout.
+  send(JSON.stringify({
+    session_id: '',
+    event: {
+      type: 'response.created',
+      client_event_id: event?.event_id,
+      response: { id: ids.responseId, status: 'in_progress', output_modalities: ['text'], x_grok: { created_at: Date.now(), model: mode } },
+    },
+  }));
+  send(chunkEvent({ ui_layout: { reasoning_ui_layout: 'UNIFIED' } }, conv));
   for (const [i, f] of plan.frames.entries()) {
     // 'drop' cuts after as many REST lines as it would on REST, so both transports lose the same content.
     if (dropAfter !== undefined && i >= dropAfter) {
@@ -177,7 +205,7 @@ async function respond(state: FakeState, ws: WebSocket, rec: RecordedRequest, to
     }
     if (f.delayMs > 0) await sleep(f.delayMs);
     if (turn.closed) return;
-    for (const out of restLineToMgw(f.line, conv)) {
+    for (const out of restLineToMgw(f.line, conv, f.channel)) {
       send(out);
       if (isErrorFrame(out)) {
         turn.finished = true;
@@ -189,5 +217,18 @@ async function respond(state: FakeState, ws: WebSocket, rec: RecordedRequest, to
   if (plan.completesTurn) state.accounts.consume(token, mode);
   turn.finished = true;
   turn.endChat();
-  send(JSON.stringify({ session_id: '', event: { type: 'response.done', response: { id: conv.responseId ?? ids.responseId, status: 'completed' } } }));
+  if (plan.truncated) {
+    // The answer stops without response.done, on a cleanly closed socket.
+    ws.close(1000);
+    return;
+  }
+  send(JSON.stringify({ session_id: '', event: { type: 'response.done', response: { id: conv.responseId ?? ids.responseId, status: 'completed', output_modalities: ['text'] } } }));
+  // grok.com's notetaker lags behind the answer: its last step titles come after response.done,
+  // with an empty response id, then the follow-up suggestions (2026-10 frames).
+  if (!plan.lateSteps) return;
+  for (const text of plan.lateSteps) {
+    conv.step++;
+    if (ws.readyState === ws.OPEN) send(chunkEvent({ text: { text, channel: 'CHANNEL_ASSISTANT_NOTETAKER_HEADER' } }, { ...conv, phase: 1 }, ''));
+  }
+  if (ws.readyState === ws.OPEN) send(chunkEvent({ follow_up_suggestions: { suggestions: [{ properties: { message_type: 'TEXT', follow_up_type: 'DIVE_DEEPER' }, label: 'Tell me more' }] } }, conv));
 }

@@ -14,12 +14,12 @@ import { ERROR_BODIES } from './ndjson.js';
 import { Recorder } from './recorder.js';
 import { attachImagine } from './imagine.js';
 import { handleMedia } from './media.js';
-import { handleRateLimits, handleUpload } from './rest.js';
-import { BIRTH_DATE_PATH, handleBirthDate, handleNsfw, handleTos, NSFW_PATH, TOS_PATH, userSettings } from './grpc.js';
-import { AUTH_SESSION_PATH, attachMgw, handleAuthSession } from './mgw.js';
+import { handleImagineQuota, handleRateLimits, handleUpload, IMAGINE_QUOTA_PATH } from './rest.js';
+import { BIRTH_DATE_PATH, handleBirthDate, handleNsfw, handleProductTos, handleTos, NSFW_PATH, PRODUCT_TOS_PATH, TOS_PATH, userSettings } from './grpc.js';
+import { AUTH_SESSION_PATH, attachMgw, handleAuthSession, handleGatewayGet, MGW_PATH } from './mgw.js';
 import { handleUploadV2 } from './mgw-upload.js';
 import { ScriptBook } from './scenarios.js';
-import type { AccountBehavior, FakeGrok, QuotaView, RecordedRequest, Scenario, ScriptMatch, UploadRecord, UserSettings } from './types.js';
+import type { AccountBehavior, FakeGrok, QuotaView, RecordedRequest, Scenario, ScriptMatch, UploadRecord, UserSettings, VideoGeneration } from './types.js';
 
 export type * from './types.js';
 
@@ -33,12 +33,15 @@ type Handler = (state: FakeState, ex: Exchange) => void | Promise<void>;
 function route(path: string): Handler | null {
   if (CHAT_PATH.test(path)) return handleChat;
   if (path === '/rest/rate-limits') return handleRateLimits;
+  if (path === IMAGINE_QUOTA_PATH) return handleImagineQuota;
+  if (path === PRODUCT_TOS_PATH) return handleProductTos;
   if (path === '/rest/app-chat/upload-file') return handleUpload;
   if (path === TOS_PATH) return handleTos;
   if (path === NSFW_PATH) return handleNsfw;
   if (path === BIRTH_DATE_PATH) return handleBirthDate;
   if (path === '/http/upload-file-v2/direct') return handleUploadV2;
   if (path === AUTH_SESSION_PATH) return handleAuthSession;
+  if (path === MGW_PATH) return handleGatewayGet;
   return null;
 }
 
@@ -87,7 +90,7 @@ async function serveGrok(state: FakeState, req: IncomingMessage, res: ServerResp
 
   const handler = route(path);
   if (!handler) return sendJson(res, 404, ERROR_BODIES.notFound);
-  const method = path === AUTH_SESSION_PATH ? 'GET' : 'POST';
+  const method = path === AUTH_SESSION_PATH || path === MGW_PATH ? 'GET' : 'POST';
   if (req.method !== method) return sendJson(res, 405, ERROR_BODIES.methodNotAllowed, { allow: method });
   await handler(state, ex);
 }
@@ -113,6 +116,14 @@ class FakeGrokServer implements FakeGrok {
     this.state.defaultAnswer = v;
   }
 
+  get videoGeneration(): VideoGeneration {
+    return this.state.videoGeneration;
+  }
+
+  set videoGeneration(v: VideoGeneration) {
+    this.state.videoGeneration = v;
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
@@ -127,6 +138,7 @@ class FakeGrokServer implements FakeGrok {
     this.state.recorder.reset();
     this.state.uploads.length = 0;
     this.state.defaultAnswer = DEFAULT_ANSWER;
+    this.state.videoGeneration = '2026-08';
   }
 
   setAccount(token: string, b: Partial<AccountBehavior>): void {
@@ -167,6 +179,7 @@ export async function startFakeGrok(opts: { port?: number; host?: string; requir
     counters: { turn: 0, file: 0 },
     requireStatsig: opts.requireStatsig ?? false,
     defaultAnswer: DEFAULT_ANSWER,
+    videoGeneration: '2026-08',
   };
   // Streams are written line by line; Nagle would merge and delay them.
   const server = createServer({ noDelay: true });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NeutralMessage } from '../../src/core/intent.js';
 import { flattenMessages } from '../../src/upstream/grok/flatten.js';
 import { buildCookie, buildGrokHeaders, clientHints, latin1Safe, normaliseToken } from '../../src/upstream/grok/headers.js';
+import { newestChromeProfile } from '../../src/upstream/grok/transport/chrome-identity.js';
 import { buildChatPayload } from '../../src/upstream/grok/payload.js';
 import { statsigId } from '../../src/upstream/grok/statsig.js';
 import { testConfig } from './helpers.js';
@@ -79,6 +80,8 @@ describe('headers and cookie (spec §1.2–§1.5)', () => {
 
   it('sends a browser-like set with a fresh request id and statsig each time', () => {
     const config = testConfig();
+    const newest = newestChromeProfile().slice('chrome_'.length);
+    expect(Number(newest)).toBeGreaterThanOrEqual(149);
     const a = buildGrokHeaders(config.grok, TOKEN);
     const b = buildGrokHeaders(config.grok, TOKEN);
     expect(a['x-xai-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -90,14 +93,15 @@ describe('headers and cookie (spec §1.2–§1.5)', () => {
       Origin: 'https://grok.com',
       Referer: 'https://grok.com/',
       Priority: 'u=1, i',
-      'Sec-Ch-Ua': '"Google Chrome";v="136", "Chromium";v="136", "Not(A:Brand";v="24"',
-      'Sec-Ch-Ua-Arch': 'x86',
+      // The newest Chrome profile the impersonation library ships, named the same way in all three.
+      'Sec-Ch-Ua': `"Google Chrome";v="${newest}", "Chromium";v="${newest}", "Not)A;Brand";v="24"`,
       'Sec-Ch-Ua-Mobile': '?0',
-      'Sec-Ch-Ua-Model': '',
       'Sec-Ch-Ua-Platform': '"macOS"',
       'Sec-Fetch-Site': 'same-origin',
-      'User-Agent': config.grok.user_agent,
+      'User-Agent': `Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${newest}.0.0.0 Safari/537.36`,
     });
+    // Chrome sends the high-entropy hints only when a server asked for them (Accept-CH).
+    expect(a['Sec-Ch-Ua-Arch']).toBeUndefined();
     expect(a.Baggage).toMatch(/^sentry-environment=production,/);
     expect(a).not.toHaveProperty('Authorization');
   });

@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import type { Dispatcher } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import type { UpstreamEvent } from '../../src/core/events.js';
 import type { ChatIntent } from '../../src/core/intent.js';
@@ -10,7 +9,7 @@ import { UpstreamError } from '../../src/errors.js';
 import type { Lease } from '../../src/store/types.js';
 import { UpstreamAbortError } from '../../src/upstream/grok/classify.js';
 import { createRestChatUpstream } from '../../src/upstream/grok/rest-chat.js';
-import { createDispatcher } from '../../src/upstream/http-client.js';
+import { createGrokTransport, type GrokTransport } from '../../src/upstream/grok/transport/index.js';
 import type { ChatUpstream } from '../../src/upstream/types.js';
 import { collect, testConfig } from './helpers.js';
 
@@ -29,7 +28,9 @@ let handler: Handler;
 let seen: Seen[] = [];
 let connections = 0;
 let config: Config;
-let dispatcher: Dispatcher;
+let dispatcher: GrokTransport;
+const open = new Set<import('node:net').Socket>();
+const openSockets = () => open.size;
 let chat: ChatUpstream;
 
 const lease: Lease = { leaseId: 'lease-1', accountId: 'acct-1', token: 'sso=tok-secret-123', tier: 'basic', mode: 'fast' };
@@ -73,11 +74,15 @@ beforeAll(async () => {
       void handler(req, res, body);
     });
   });
-  server.on('connection', () => connections++);
+  server.on('connection', (socket) => {
+    connections++;
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   config = testConfig({ grok: { base_url: base }, timeout: { idle_sec: 0.3, first_byte_sec: 0.5, connect_sec: 2 } });
-  dispatcher = createDispatcher(config);
+  dispatcher = await createGrokTransport(() => config);
   chat = createRestChatUpstream(config, dispatcher);
 });
 
@@ -117,19 +122,22 @@ describe('rest chat against a local NDJSON server', () => {
     expect(req.headers.cookie).toBe('sso=tok-secret-123; sso-rw=tok-secret-123');
     expect(req.headers['content-type']).toBe('application/json');
     expect(req.headers['x-statsig-id']).toBeTruthy();
-    expect(req.headers['sec-ch-ua-model']).toBe('');
-    expect(req.headers['accept-encoding']).toBe('gzip, deflate, br');
+    expect(req.headers['sec-ch-ua']).toContain('"Google Chrome"');
+    // Chrome's own list: the Chrome-impersonating client decodes zstd too.
+    expect(req.headers['accept-encoding']).toBe('gzip, deflate, br, zstd');
     expect(req.body.modeId).toBe('fast');
     expect(req.body.message).toBe('[system]: Be brief.\n\n[user]: hi');
     for (const [name, value] of Object.entries(req.headers)) if (name !== 'cookie') expect(String(value)).not.toContain('tok-secret');
   });
 
-  it('reuses the connection after a turn that ended with a marker', async () => {
+  it('gives each turn a connection of its own and closes it when the turn ends', async () => {
     handler = ndjson(PLAIN);
     const before = connections;
     await collect(await chat.openChat(intent, ctx()));
     await collect(await chat.openChat(intent, ctx()));
-    expect(connections - before).toBeLessThanOrEqual(1);
+    // Closing a turn's connection is what stops grok.com generating for a client that left.
+    expect(connections - before).toBe(2);
+    await vi.waitFor(() => expect(openSockets()).toBe(0), { timeout: 2000 });
   });
 
   it('streams reasoning, then text, ending at isSoftStop', async () => {

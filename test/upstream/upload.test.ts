@@ -3,14 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { uploadFile } from '../../src/upstream/grok/upload.js';
-import { createDispatcher } from '../../src/upstream/http-client.js';
+import { createGrokTransport, type GrokTransport } from '../../src/upstream/grok/transport/index.js';
 import { testConfig } from './helpers.js';
 
 let server: Server;
 let config: Config;
 let reply: { status: number; body: string; headers?: Record<string, string> };
 let last: { url: string; headers: IncomingHttpHeaders; body: any } | null = null;
-const dispatcher = () => createDispatcher(config);
+const dispatcher = () => createGrokTransport(() => config);
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -32,7 +32,7 @@ describe('uploadFile', () => {
 
   it('posts base64 JSON with the account cookie and returns the ids', async () => {
     reply = { status: 200, body: '{"fileMetadataId":"file_1","fileUri":"users/u/file_1/content"}' };
-    const d = dispatcher();
+    const d = await dispatcher();
     const out = await uploadFile(config, d, 'sso=tok-up', file, new AbortController().signal);
     expect(out).toEqual({ fileId: 'file_1', fileUri: 'users/u/file_1/content' });
     expect(last!.url).toBe('/rest/app-chat/upload-file');
@@ -42,7 +42,7 @@ describe('uploadFile', () => {
   });
 
   it('accepts fileId and classifies failures', async () => {
-    const d = dispatcher();
+    const d = await dispatcher();
     reply = { status: 200, body: '{"fileId":"f2"}' };
     expect(await uploadFile(config, d, 't', file, new AbortController().signal)).toEqual({ fileId: 'f2', fileUri: '' });
     reply = { status: 401, body: '{"error":{"message":"invalid-credentials"}}' };

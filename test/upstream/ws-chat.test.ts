@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Dispatcher } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UpstreamEvent } from '../../src/core/events.js';
 import type { ChatIntent } from '../../src/core/intent.js';
@@ -9,13 +8,13 @@ import type { Lease } from '../../src/store/types.js';
 import { classifyGatewayError, UpstreamAbortError } from '../../src/upstream/grok/classify.js';
 import { createRestChatUpstream } from '../../src/upstream/grok/rest-chat.js';
 import { createWsChatUpstream, gatewayUrl } from '../../src/upstream/grok/ws-chat.js';
-import { createDispatcher } from '../../src/upstream/http-client.js';
+import { createGrokTransport, type GrokTransport } from '../../src/upstream/grok/transport/index.js';
 import { userUuid } from '../fake-grok/mgw.js';
 import { startFakeGrok, type FakeGrok, type Scenario } from '../fake-grok/server.js';
 import { collect, testConfig } from './helpers.js';
 
 let fake: FakeGrok;
-let dispatcher: Dispatcher;
+let dispatcher: GrokTransport;
 let n = 0;
 
 const intent = (text: string): ChatIntent => ({
@@ -42,7 +41,7 @@ async function failure(p: Promise<unknown>): Promise<UpstreamError> {
 
 beforeAll(async () => {
   fake = await startFakeGrok();
-  dispatcher = createDispatcher(testConfig());
+  dispatcher = await createGrokTransport(() => testConfig());
 });
 afterAll(async () => {
   await dispatcher.close();

@@ -68,11 +68,11 @@ export async function runMediaChat(services: Services, req: FastifyRequest, repl
       const image = imageRefs[0] ? await loadImageRef(services.media.cache, imageRefs[0], signal, fetchPolicy(config.security)) : null;
       let last = 0;
       const acquired = await services.pool.acquire(model, signal, async (lease) => {
-        const r = await generateVideo(config, services.media.dispatcher, lease.token, { prompt: text, aspectRatio: vc.aspect_ratio, duration: vc.video_length ?? 6, resolution: vc.resolution_name, preset: vc.preset }, image, signal, (p) => {
+        const r = await generateVideo(config, services.media.grok, lease.token, { prompt: text, aspectRatio: vc.aspect_ratio, duration: vc.video_length ?? 6, resolution: vc.resolution_name, preset: vc.preset }, image, signal, (p) => {
           if (p > last) emit({ reasoning: `Video generation ${p}%\n` });
           last = p;
         });
-        return services.media.cache.put('video', await downloadAsset(config, services.media.dispatcher, lease.token, r.videoUrl, signal));
+        return services.media.cache.put('video', await downloadAsset(config, services.media.grok, lease.token, r.videoUrl, signal));
       });
       await acquired.release({ kind: 'success' });
       const url = fileUrl(req, config, 'video', acquired.value);

@@ -1,6 +1,6 @@
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
-import { decodeBody, readBounded, upstreamTimeouts } from '../http-client.js';
+import { readBounded, upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { buildCookie, latin1Safe } from './headers.js';
 
@@ -24,14 +24,14 @@ export function assetUrl(config: Config, pathOrUrl: string): string {
  * Downloads a generated asset with the generating account's cookie (assets are not public,
  * spec §2.8) and navigation-style headers. Bounded by `cache.max_asset_mb` and the timeouts.
  */
-export async function downloadAsset(config: Config, dispatcher: Dispatcher, token: string, pathOrUrl: string, signal: AbortSignal): Promise<Buffer> {
+export async function downloadAsset(config: Config, http: GrokTransport, token: string, pathOrUrl: string, signal: AbortSignal): Promise<Buffer> {
   const url = assetUrl(config, pathOrUrl);
   const t = upstreamTimeouts(config);
   const max = config.cache.max_asset_mb * 1024 * 1024;
   try {
-    const res = await request(url, {
+    const res = await http.request(url, {
       method: 'GET',
-      dispatcher,
+      account: token,
       signal,
       headersTimeout: t.firstByteMs,
       bodyTimeout: t.idleMs,
@@ -48,7 +48,7 @@ export async function downloadAsset(config: Config, dispatcher: Dispatcher, toke
       },
     });
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw classifyHttp(res.statusCode, await readBounded(decodeBody(res.body, res.headers['content-encoding'])), res.headers);
+      throw classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
     }
     const declared = Number(res.headers['content-length'] ?? 0);
     if (declared > max) {

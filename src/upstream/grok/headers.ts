@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import { ACCEPT_ENCODING } from '../http-client.js';
 import { statsigId } from './statsig.js';
+import { browserIdentity, type BrowserIdentity, type BrowserIdentityConfig } from './transport/chrome-identity.js';
 
 /**
  * Browser-like request headers for grok.com's REST API, in the style of the P2 generation
@@ -10,7 +11,7 @@ import { statsigId } from './statsig.js';
  * token only ever goes into `Cookie`.
  */
 
-type GrokHeaderConfig = Pick<Config['grok'], 'base_url' | 'user_agent' | 'cf_clearance' | 'statsig_mode' | 'statsig_value'>;
+type GrokHeaderConfig = Pick<Config['grok'], 'base_url' | 'cf_clearance' | 'statsig_mode' | 'statsig_value'> & BrowserIdentityConfig;
 
 /** Sentry baggage the grok.com web bundle attaches (P1/P2 send this exact value). */
 const BAGGAGE =
@@ -93,20 +94,33 @@ export function clientHints(userAgent: string): Record<string, string> {
   };
 }
 
+/** The identity headers of the impersonated Chrome (UA and low-entropy client hints), for an account. */
+export function identityHeaders(grok: BrowserIdentityConfig, token?: string): Record<string, string> {
+  const id = browserIdentity(grok, token);
+  return {
+    'Sec-Ch-Ua-Platform': id.secChUaPlatform,
+    'User-Agent': latin1Safe(id.userAgent),
+    'Sec-Ch-Ua': id.secChUa,
+    'Sec-Ch-Ua-Mobile': id.secChUaMobile,
+  };
+}
+
 /**
  * What a browser's same-origin `fetch()` from a grok.com page sends besides its own headers:
- * priority, referer, client hints, the Sec-Fetch triple and the user agent (`ua` latin1-safe).
+ * priority, referer, the client hints and user agent of `id`, and the Sec-Fetch triple.
  */
-export function sameOriginFetch(origin: string, ua: string): Record<string, string> {
+export function sameOriginFetch(origin: string, id: BrowserIdentity): Record<string, string> {
   return {
+    'Sec-Ch-Ua-Platform': id.secChUaPlatform,
+    'User-Agent': latin1Safe(id.userAgent),
+    'Sec-Ch-Ua': id.secChUa,
+    'Sec-Ch-Ua-Mobile': id.secChUaMobile,
     Priority: 'u=1, i',
     Referer: `${origin}/`,
-    ...clientHints(ua),
     'Sec-Fetch-Dest': 'empty',
     'Sec-Fetch-Mode': 'cors',
     // Origin and Referer are both the configured base URL, so the fetch is always same-origin.
     'Sec-Fetch-Site': 'same-origin',
-    'User-Agent': ua,
   };
 }
 
@@ -115,14 +129,17 @@ interface StaticHeaders {
   after: Record<string, string>;
 }
 
-/** The per-config constant part, computed once per grok config object (config is immutable). */
-const staticCache = new WeakMap<object, StaticHeaders>();
+/** The per-config, per-identity constant part (config objects are immutable; identities are few). */
+const staticCache = new WeakMap<object, Map<string, StaticHeaders>>();
 
-function staticHeaders(grok: GrokHeaderConfig): StaticHeaders {
-  let s = staticCache.get(grok);
+function staticHeaders(grok: GrokHeaderConfig, token: string): StaticHeaders {
+  const id = browserIdentity(grok, token);
+  let byId = staticCache.get(grok);
+  if (!byId) staticCache.set(grok, (byId = new Map()));
+  const key = `${id.profile}|${id.os}|${id.userAgent}`;
+  let s = byId.get(key);
   if (s) return s;
   const origin = new URL(grok.base_url).origin;
-  const ua = latin1Safe(grok.user_agent);
   s = {
     before: {
       Accept: '*/*',
@@ -130,9 +147,9 @@ function staticHeaders(grok: GrokHeaderConfig): StaticHeaders {
       'Accept-Language': ACCEPT_LANGUAGE,
       Baggage: BAGGAGE,
     },
-    after: { Origin: origin, ...sameOriginFetch(origin, ua) },
+    after: { Origin: origin, ...sameOriginFetch(origin, id) },
   };
-  staticCache.set(grok, s);
+  byId.set(key, s);
   return s;
 }
 
@@ -141,7 +158,7 @@ function staticHeaders(grok: GrokHeaderConfig): StaticHeaders {
  * `contentType` defaults to JSON (every REST call the chat path makes is JSON).
  */
 export function buildGrokHeaders(grok: GrokHeaderConfig, token: string, contentType = 'application/json'): Record<string, string> {
-  const s = staticHeaders(grok);
+  const s = staticHeaders(grok, token);
   return {
     ...s.before,
     'Content-Type': contentType,

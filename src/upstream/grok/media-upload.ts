@@ -1,6 +1,6 @@
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
-import { decodeBody, readBounded, upstreamTimeouts } from '../http-client.js';
+import { readBounded, upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { buildGrokHeaders } from './headers.js';
 import { mediaErrors } from './media-errors.js';
@@ -20,11 +20,11 @@ function safeFileName(name: string): string {
   return cleaned || 'upload.bin';
 }
 
-async function post(config: Config, dispatcher: Dispatcher, url: string, headers: Record<string, string>, body: Buffer | string, signal: AbortSignal): Promise<Record<string, unknown>> {
+async function post(config: Config, http: GrokTransport, token: string, url: string, headers: Record<string, string>, body: Buffer | string, signal: AbortSignal): Promise<Record<string, unknown>> {
   const t = upstreamTimeouts(config);
   try {
-    const res = await request(url, { method: 'POST', headers, body, dispatcher, signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
-    const text = await readBounded(decodeBody(res.body, res.headers['content-encoding']), 256 * 1024);
+    const res = await http.request(url, { method: 'POST', account: token, headers, body, signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    const text = await readBounded(res.body, 256 * 1024);
     if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
     try {
       const j = JSON.parse(text) as unknown;
@@ -41,7 +41,7 @@ async function post(config: Config, dispatcher: Dispatcher, url: string, headers
 
 export async function uploadV2(
   config: Config,
-  dispatcher: Dispatcher,
+  http: GrokTransport,
   token: string,
   file: { name: string; mime: string; data: Buffer },
   signal: AbortSignal,
@@ -59,7 +59,7 @@ export async function uploadV2(
   delete headers['x-xai-request-id']; // G omits it on this call
   headers.Referer = `${new URL(config.grok.base_url).origin}/imagine`;
   const url = `${config.grok.base_url.replace(/\/+$/, '')}/http/upload-file-v2/direct`;
-  const j = await post(config, dispatcher, url, headers, Buffer.concat(parts), signal);
+  const j = await post(config, http, token, url, headers, Buffer.concat(parts), signal);
   const te = j.terminalError;
   if (te && typeof te === 'object' && Object.keys(te).length > 0) throw mediaErrors.uploadRejected();
   const meta = (j.fileMetadata && typeof j.fileMetadata === 'object' ? j.fileMetadata : {}) as Record<string, unknown>;
@@ -69,10 +69,10 @@ export async function uploadV2(
 }
 
 /** `POST /rest/media/post/create` → the post id. */
-export async function createMediaPost(config: Config, dispatcher: Dispatcher, token: string, body: Record<string, unknown>, signal: AbortSignal): Promise<string> {
+export async function createMediaPost(config: Config, http: GrokTransport, token: string, body: Record<string, unknown>, signal: AbortSignal): Promise<string> {
   const headers = buildGrokHeaders(config.grok, token);
   headers.Referer = `${new URL(config.grok.base_url).origin}/imagine`;
-  const j = await post(config, dispatcher, `${config.grok.base_url.replace(/\/+$/, '')}/rest/media/post/create`, headers, JSON.stringify(body), signal);
+  const j = await post(config, http, token, `${config.grok.base_url.replace(/\/+$/, '')}/rest/media/post/create`, headers, JSON.stringify(body), signal);
   const postObj = j.post as Record<string, unknown> | undefined;
   if (!postObj || typeof postObj.id !== 'string') throw upstreamErrors.badResponse('the media post answer has no post id');
   return postObj.id;

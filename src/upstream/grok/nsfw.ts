@@ -1,17 +1,22 @@
 /**
  * Account setup for NSFW content (spec upstream-media-control.md §4.5): accept the terms of
- * service (gRPC-web on accounts.x.ai), set a birth date (grok.com REST; "already set" counts as
- * done) and switch on `always_show_nsfw_content` (gRPC-web on grok.com). Failures go through the
+ * service (gRPC-web on accounts.x.ai, then grok.com's own `set-tos-accepted` with the current
+ * version), set a birth date (grok.com REST; "already set" counts as done) and switch on
+ * `always_show_nsfw_content` (gRPC-web on grok.com). Failures go through the
  * classifier, so a dead credential is recognised as such.
  */
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
-import { decodeBody, upstreamTimeouts } from '../http-client.js';
+import { upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork } from './classify.js';
 import { buildCookie, buildGrokHeaders, latin1Safe } from './headers.js';
 import { grpcFrame, grpcStatus, grpcToHttp, nsfwPayload, TOS_PAYLOAD } from './grpc-web.js';
 
-export type NsfwStep = 'tos' | 'birth_date' | 'nsfw';
+/** `tos`: accepted on accounts.x.ai; `tos_product`: recorded by grok.com itself (needed since 2026-07-18). */
+export type NsfwStep = 'tos' | 'tos_product' | 'birth_date' | 'nsfw';
+
+/** The terms version grok.com's web client accepts (since 2026-07-18). */
+export const CURRENT_TOS_VERSION = 5;
 
 /** grok.com's answer when the birth date was set before (G): treated as done. */
 const BIRTH_DATE_ALREADY_SET = 'birth-date-change-limit-reached';
@@ -39,40 +44,45 @@ function grpcHeaders(config: Config, token: string, origin: string, referer: str
   };
 }
 
-async function post(config: Config, dispatcher: Dispatcher, url: string, headers: Record<string, string>, body: string | Buffer) {
+async function post(config: Config, http: GrokTransport, token: string, url: string, headers: Record<string, string>, body: string | Buffer) {
   const t = upstreamTimeouts(config);
   try {
-    const res = await request(url, { method: 'POST', headers, body, dispatcher, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    const res = await http.request(url, { method: 'POST', account: token, headers, body, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
     const chunks: Buffer[] = [];
-    for await (const c of decodeBody(res.body, res.headers['content-encoding'])) chunks.push(c as Buffer);
+    for await (const c of res.body) chunks.push(c as Buffer);
     return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
   } catch (err) {
     throw classifyNetwork(err);
   }
 }
 
-async function grpcCall(config: Config, dispatcher: Dispatcher, url: string, headers: Record<string, string>, payload: Buffer): Promise<void> {
-  const res = await post(config, dispatcher, url, headers, grpcFrame(payload));
+async function grpcCall(config: Config, http: GrokTransport, token: string, url: string, headers: Record<string, string>, payload: Buffer): Promise<void> {
+  const res = await post(config, http, token, url, headers, grpcFrame(payload));
   if (res.status < 200 || res.status >= 300) throw classifyHttp(res.status, res.body.toString('utf8').slice(0, 65536), res.headers);
   const st = grpcStatus(res.headers, res.body, String(res.headers['content-type'] ?? ''));
   if (st.code !== 0) throw classifyHttp(grpcToHttp(st.code), st.message, {});
 }
 
-/** Runs the three steps in order; stops at the first failure (throws a classified UpstreamError). */
-export async function enableNsfw(config: Config, dispatcher: Dispatcher, token: string, done: (step: NsfwStep) => void = () => {}): Promise<void> {
+/** Runs the steps in order; stops at the first failure (throws a classified UpstreamError). */
+export async function enableNsfw(config: Config, http: GrokTransport, token: string, done: (step: NsfwStep) => void = () => {}): Promise<void> {
   const accounts = trim(config.grok.accounts_url);
   const base = trim(config.grok.base_url);
   const origin = new URL(base).origin;
 
-  await grpcCall(config, dispatcher, `${accounts}/auth_mgmt.AuthManagement/SetTosAcceptedVersion`, grpcHeaders(config, token, new URL(accounts).origin, `${accounts}/accept-tos`, false), TOS_PAYLOAD);
+  await grpcCall(config, http, token, `${accounts}/auth_mgmt.AuthManagement/SetTosAcceptedVersion`, grpcHeaders(config, token, new URL(accounts).origin, `${accounts}/accept-tos`, false), TOS_PAYLOAD);
   done('tos');
 
+  // grok.com keeps its own record of the accepted terms, set after accounts.x.ai's.
+  const tos = await post(config, http, token, `${base}/rest/auth/set-tos-accepted`, { ...buildGrokHeaders(config.grok, token), Referer: `${origin}/` }, JSON.stringify({ tosVersion: CURRENT_TOS_VERSION }));
+  if (tos.status < 200 || tos.status >= 300) throw classifyHttp(tos.status, tos.body.toString('utf8').slice(0, 65536), tos.headers);
+  done('tos_product');
+
   const headers = { ...buildGrokHeaders(config.grok, token), Referer: `${origin}/?_s=data` };
-  const res = await post(config, dispatcher, `${base}/rest/auth/set-birth-date`, headers, JSON.stringify({ birthDate: randomBirthDate() }));
+  const res = await post(config, http, token, `${base}/rest/auth/set-birth-date`, headers, JSON.stringify({ birthDate: randomBirthDate() }));
   const text = res.body.toString('utf8').slice(0, 65536);
   if (!(res.status === 200 || res.status === 204 || (res.status === 429 && text.includes(BIRTH_DATE_ALREADY_SET)))) throw classifyHttp(res.status, text, res.headers);
   done('birth_date');
 
-  await grpcCall(config, dispatcher, `${base}/auth_mgmt.AuthManagement/UpdateUserFeatureControls`, grpcHeaders(config, token, origin, `${origin}/?_s=data`, true), nsfwPayload(true));
+  await grpcCall(config, http, token, `${base}/auth_mgmt.AuthManagement/UpdateUserFeatureControls`, grpcHeaders(config, token, origin, `${origin}/?_s=data`, true), nsfwPayload(true));
   done('nsfw');
 }

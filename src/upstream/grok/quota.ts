@@ -4,10 +4,10 @@
  * Failures go through the one classifier, so a dead credential is recognised the same way as on
  * the chat path.
  */
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
 import type { Tier } from '../../core/models.js';
-import { decodeBody, readBounded, upstreamTimeouts } from '../http-client.js';
+import { readBounded, upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { buildGrokHeaders } from './headers.js';
 
@@ -24,16 +24,16 @@ const DEFAULT_WINDOW_SECONDS = 7200;
  * One mode's window, or null when the account's tier does not have the mode (grok.com answers
  * 400 for it). Throws a classified UpstreamError for everything else.
  */
-export async function fetchRateLimits(config: Config, dispatcher: Dispatcher, token: string, mode: string, signal?: AbortSignal): Promise<RateLimitWindow | null> {
+export async function fetchRateLimits(config: Config, http: GrokTransport, token: string, mode: string, signal?: AbortSignal): Promise<RateLimitWindow | null> {
   const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/rate-limits`;
   const t = upstreamTimeouts(config);
   let res;
   try {
-    res = await request(url, {
+    res = await http.request(url, {
       method: 'POST',
+      account: token,
       headers: buildGrokHeaders(config.grok, token),
       body: JSON.stringify({ modelName: mode }),
-      dispatcher,
       signal,
       headersTimeout: t.firstByteMs,
       bodyTimeout: t.idleMs,
@@ -41,7 +41,7 @@ export async function fetchRateLimits(config: Config, dispatcher: Dispatcher, to
   } catch (err) {
     throw classifyNetwork(err);
   }
-  const text = await readBounded(decodeBody(res.body, res.headers['content-encoding']));
+  const text = await readBounded(res.body);
   if (res.statusCode === 400) {
     const err = classifyHttp(400, text, res.headers);
     if (err.effect === 'invalid') throw err;
@@ -64,11 +64,13 @@ export async function fetchRateLimits(config: Config, dispatcher: Dispatcher, to
 const RANK: Tier[] = ['basic', 'super', 'heavy'];
 
 /**
- * The tier the quota totals reveal (§4.4 G): auto total 7/20 → basic, 50 → super, 150 → heavy;
- * fast 30/140/400; the lower tier wins on conflict. Unknown totals map by threshold; null when
- * neither mode answered.
+ * The tier the quota windows reveal: a heavy window (only heavy accounts have the mode) means
+ * heavy, whatever the other totals say; else auto total 7/20 → basic, 50 → super, 150 → heavy and
+ * fast 30/140/400, the lower tier winning on conflict. Unknown totals map by threshold; null when
+ * no mode answered.
  */
 export function inferTier(windows: Record<string, RateLimitWindow | null | undefined>): Tier | null {
+  if ((windows.heavy?.total ?? 0) > 0) return 'heavy';
   const guesses: Tier[] = [];
   const fast = windows.fast?.total;
   if (fast !== undefined) guesses.push(fast >= 400 ? 'heavy' : fast >= 140 ? 'super' : 'basic');
@@ -76,4 +78,57 @@ export function inferTier(windows: Record<string, RateLimitWindow | null | undef
   if (auto !== undefined) guesses.push(auto >= 150 ? 'heavy' : auto >= 50 ? 'super' : 'basic');
   if (guesses.length === 0) return null;
   return guesses.reduce((a, b) => (RANK.indexOf(a) <= RANK.indexOf(b) ? a : b));
+}
+
+/** The imagine groups of `/rest/media/imagine/quota_info`, and the quota keys they are kept under. */
+export const IMAGINE_QUOTA_KEYS = {
+  image: 'imagine:image',
+  imagePro: 'imagine:image_pro',
+  imageEdit: 'imagine:image_edit',
+  video: 'imagine:video',
+  video720p: 'imagine:video_720p',
+} as const;
+
+export interface ImagineWindow {
+  remaining: number;
+  windowSeconds: number;
+  /** Epoch ms when a spent group is available again, when grok.com says. */
+  nextAvailableAt: number | null;
+}
+
+/**
+ * The account's imagine windows (`POST /rest/media/imagine/quota_info {}`, Referer /imagine), by
+ * quota key; a group grok.com does not offer the account (null) is left out. Throws a
+ * classified UpstreamError.
+ */
+export async function fetchImagineQuota(config: Config, http: GrokTransport, token: string, signal?: AbortSignal): Promise<Record<string, ImagineWindow>> {
+  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/media/imagine/quota_info`;
+  const t = upstreamTimeouts(config);
+  const headers = { ...buildGrokHeaders(config.grok, token), Referer: `${new URL(config.grok.base_url).origin}/imagine` };
+  let res;
+  try {
+    res = await http.request(url, { method: 'POST', account: token, headers, body: '{}', signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+  } catch (err) {
+    throw classifyNetwork(err);
+  }
+  const text = await readBounded(res.body);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw upstreamErrors.badResponse('the imagine quota answer is not JSON');
+  }
+  const out: Record<string, ImagineWindow> = {};
+  for (const [group, key] of Object.entries(IMAGINE_QUOTA_KEYS)) {
+    const g = body[group] as Record<string, unknown> | null | undefined;
+    if (!g || typeof g !== 'object' || typeof g.remainingQueries !== 'number') continue;
+    const next = typeof g.nextAvailableAt === 'string' ? Date.parse(g.nextAvailableAt) : NaN;
+    out[key] = {
+      remaining: Math.max(0, g.remainingQueries),
+      windowSeconds: typeof g.windowSizeSeconds === 'number' && g.windowSizeSeconds > 0 ? g.windowSizeSeconds : 0,
+      nextAvailableAt: Number.isNaN(next) ? null : next,
+    };
+  }
+  return out;
 }

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import type { UpstreamError } from '../../errors.js';
-import { decodeBody, readBounded, upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
+import { readBounded, upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
 import { classifyHttp, upstreamErrors } from './classify.js';
@@ -13,6 +13,7 @@ import { parseFrameBatches } from './frames.js';
 import { buildGrokHeaders } from './headers.js';
 import { buildChatPayload } from './payload.js';
 import { ResponseMapper } from './response-mapper.js';
+import { checkEnded, readyToStream, turnQuality, type TurnQuality } from './turn-quality.js';
 import { uploadFile } from './upload.js';
 import { turnFailure, turnTimeout, Watchdog } from './watchdog.js';
 
@@ -23,7 +24,7 @@ import { turnFailure, turnTimeout, Watchdog } from './watchdog.js';
  * an error frame inside the 200 body, a timeout — rejects with a classified error the pool can
  * retry on another account. Ids (`meta`) seen while priming are held back and delivered first.
  */
-export function createRestChatUpstream(configOrGetter: Config | (() => Config), dispatcher: Dispatcher): ChatUpstream {
+export function createRestChatUpstream(configOrGetter: Config | (() => Config), http: GrokTransport): ChatUpstream {
   // A getter follows runtime settings changes; a plain config (tests) stays fixed.
   const current = typeof configOrGetter === 'function' ? configOrGetter : () => configOrGetter;
   return {
@@ -33,21 +34,18 @@ export function createRestChatUpstream(configOrGetter: Config | (() => Config), 
       const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
       const timeouts = upstreamTimeouts(config);
       // Attachments go up first, under the same account (upload v1, §2.6); their ids ride in the payload.
-      const fileAttachments = await uploadAttachments(intent, (f) => uploadFile(config, dispatcher, ctx.lease.token, f, ctx.signal));
+      const fileAttachments = await uploadAttachments(intent, (f) => uploadFile(config, http, ctx.lease.token, f, ctx.signal));
       const payload = buildChatPayload(config.grok, flattenMessages(intent.messages, intent), ctx.lease.mode, { fileAttachments });
       const headers = buildGrokHeaders(config.grok, ctx.lease.token);
-      return new RestTurn(dispatcher, timeouts, ctx.signal).open(url, headers, JSON.stringify(payload));
+      return new RestTurn(http, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode)).open(url, headers, JSON.stringify(payload), ctx.lease.token);
     },
   };
 }
 
-/** Frames read after the end marker while letting the socket go back to the pool. */
-const DRAIN_MS = 1000;
-
 /**
  * One turn: owns the request's AbortController, the silence watchdog and the response body, and
  * guarantees the body is released exactly once — destroyed (closing the socket at once) on any
- * error, client abort or early `return()`; drained briefly after a clean end so keep-alive holds.
+ * error, client abort, early `return()` or the end of the turn.
  */
 class RestTurn {
   private readonly controller = new AbortController();
@@ -57,7 +55,6 @@ class RestTurn {
   private primed = false;
   private released = false;
   private body: Readable | undefined;
-  private stream: Readable | undefined;
   private frames: AsyncIterator<unknown[]> | undefined;
   /** The frames of the last network read, consumed from `at`. */
   private batch: unknown[] = [];
@@ -65,9 +62,10 @@ class RestTurn {
   private readonly onClientAbort = () => this.controller.abort(this.signal.reason);
 
   constructor(
-    private readonly dispatcher: Dispatcher,
+    private readonly http: GrokTransport,
     private readonly t: UpstreamTimeouts,
     private readonly signal: AbortSignal,
+    private readonly quality: TurnQuality,
   ) {
     this.watchdog = new Watchdog(t.firstByteMs, () => {
       this.timedOut = true;
@@ -75,57 +73,68 @@ class RestTurn {
     });
   }
 
-  async open(url: string, headers: Record<string, string>, body: string): Promise<AsyncIterable<UpstreamEvent>> {
+  async open(url: string, headers: Record<string, string>, body: string, account: string): Promise<AsyncIterable<UpstreamEvent>> {
     try {
       if (this.signal.aborted) throw upstreamErrors.aborted();
       this.signal.addEventListener('abort', this.onClientAbort, { once: true });
       this.watchdog.arm();
-      const res = await request(url, {
+      const res = await this.http.request(url, {
         method: 'POST',
         headers,
         body,
-        dispatcher: this.dispatcher,
+        // A connection of its own: a client that leaves closes it, and grok.com stops generating.
+        stream: true,
+        account,
         signal: this.controller.signal,
         headersTimeout: this.t.firstByteMs,
         bodyTimeout: this.t.idleMs,
       });
       this.body = res.body;
-      const encoding = res.headers['content-encoding'];
       if (res.statusCode < 200 || res.statusCode >= 300) {
-        throw classifyHttp(res.statusCode, await errorText(res.body, encoding), res.headers);
+        throw classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
       }
-      this.stream = decodeBody(res.body, encoding);
-      this.frames = parseFrameBatches(this.stream)[Symbol.asyncIterator]();
+      this.frames = parseFrameBatches(res.body)[Symbol.asyncIterator]();
       const first: UpstreamEvent[] = [];
       const ended = await this.prime(first);
       this.primed = true;
       this.watchdog.disarm();
       return this.events(first, ended);
     } catch (e) {
-      this.release(false);
+      this.release();
       throw this.classify(e);
     }
   }
 
-  /** Reads until the first text/reasoning (→ false) or the end of the turn (→ true). */
+  /** Reads until what the client sees first (→ false) or the end of the turn (→ true); see turn-quality.ts. */
   private async prime(out: UpstreamEvent[]): Promise<boolean> {
     for (;;) {
       if (this.at === this.batch.length && !(await this.pull())) {
-        this.mapper.finish(out);
-        if (!this.mapper.hasContent) throw upstreamErrors.badResponse('the answer stream ended before any answer');
+        this.endOfBody(out);
         return true;
       }
       // Frames after the first content stay in `batch` for `events`.
       if (this.mapper.map(this.batch[this.at++], out)) {
         this.mapper.finish(out);
+        checkEnded(this.mapper, this.quality);
         return true;
       }
-      if (this.mapper.hasContent) return false;
+      if (readyToStream(this.mapper, this.quality)) return false;
     }
   }
 
+  /**
+   * The body ended. Without the closing frame (`modelResponse`, `finalMetadata` or `isSoftStop`)
+   * the answer was cut off, however cleanly the connection closed.
+   */
+  private endOfBody(out: UpstreamEvent[]): void {
+    this.mapper.finish(out);
+    if (!this.mapper.sawFinal) {
+      throw this.mapper.hasContent ? upstreamErrors.incomplete('the stream ended without its final frame') : upstreamErrors.badResponse('the answer stream ended before any answer');
+    }
+    checkEnded(this.mapper, this.quality);
+  }
+
   private async *events(first: UpstreamEvent[], ended: boolean): AsyncGenerator<UpstreamEvent, void, undefined> {
-    let clean = false;
     try {
       const out = first;
       for (;;) {
@@ -133,8 +142,7 @@ class RestTurn {
         out.length = 0;
         if (ended) break;
         if (this.at === this.batch.length && !(await this.pull())) {
-          // EOF after content is a normal end: some generations send no end marker (§4.4).
-          this.mapper.finish(out);
+          this.endOfBody(out);
           ended = true;
           continue;
         }
@@ -142,17 +150,17 @@ class RestTurn {
         while (this.at < this.batch.length) {
           if (this.mapper.map(this.batch[this.at++], out)) {
             this.mapper.finish(out);
+            checkEnded(this.mapper, this.quality);
             ended = true;
             break;
           }
         }
       }
-      clean = true;
       yield { type: 'done' };
     } catch (e) {
       throw this.classify(e);
     } finally {
-      this.release(clean);
+      this.release();
     }
   }
 
@@ -163,7 +171,9 @@ class RestTurn {
    * wait on grok.com, not while the consumer is busy.
    */
   private async pull(): Promise<boolean> {
-    if (this.primed) this.watchdog.arm(this.t.idleMs);
+    // Once content flows (hidden reasoning while priming included), silence is what counts.
+    const flowing = this.primed || this.mapper.hasContent;
+    if (flowing) this.watchdog.arm(this.t.idleMs);
     try {
       const r = await this.frames!.next();
       if (r.done) return false;
@@ -171,7 +181,7 @@ class RestTurn {
       this.at = 0;
       return true;
     } finally {
-      if (this.primed) this.watchdog.disarm();
+      if (flowing) this.watchdog.disarm();
     }
   }
 
@@ -183,42 +193,16 @@ class RestTurn {
     return turnTimeout(this.primed, this.t);
   }
 
-  /** Releases the body once: drain after a clean end that left bytes unread, destroy otherwise. */
-  private release(clean: boolean): void {
+  /**
+   * Releases the body once. Always destroyed, also after a clean end: the turn has a connection
+   * of its own (`stream: true`), so there is nothing to keep alive, and closing it tells grok.com
+   * at once that nothing more is read.
+   */
+  private release(): void {
     if (this.released) return;
     this.released = true;
     this.watchdog.stop();
     this.signal.removeEventListener('abort', this.onClientAbort);
-    const { body, stream, frames } = this;
-    if (!body) return;
-    if (clean && frames && !body.readableEnded && !body.destroyed) {
-      // Ended by a marker with the response still open: read what is left (bounded in time) so
-      // undici can reuse the socket instead of paying a new TLS handshake for the next turn.
-      const deadline = setTimeout(() => stream?.destroy(), DRAIN_MS);
-      void (async () => {
-        try {
-          while (!(await frames.next()).done);
-        } catch {
-          // whatever arrives after the end does not matter
-        } finally {
-          clearTimeout(deadline);
-          stream?.destroy();
-        }
-      })();
-      return;
-    }
-    stream?.destroy();
-    body.destroy();
+    this.body?.destroy();
   }
-}
-
-/** A bounded, decoded prefix of an error body for the classifier ('' if it cannot be decoded). */
-async function errorText(body: Readable, encoding: string | string[] | undefined): Promise<string> {
-  let stream: Readable;
-  try {
-    stream = decodeBody(body, encoding);
-  } catch {
-    return '';
-  }
-  return readBounded(stream);
 }

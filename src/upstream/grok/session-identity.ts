@@ -1,9 +1,10 @@
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
 import type { Lease } from '../../store/types.js';
-import { decodeBody, readBounded, upstreamTimeouts } from '../http-client.js';
+import { readBounded, upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
-import { buildCookie, latin1Safe, sameOriginFetch } from './headers.js';
+import { buildCookie, sameOriginFetch } from './headers.js';
+import { browserIdentity } from './transport/chrome-identity.js';
 import { UpstreamError } from '../../errors.js';
 
 /**
@@ -35,7 +36,7 @@ export class SessionIdentity {
 
   constructor(
     config: Config | (() => Config),
-    private readonly dispatcher: Dispatcher,
+    private readonly http: GrokTransport,
   ) {
     this.config = typeof config === 'function' ? config : () => config;
   }
@@ -65,25 +66,24 @@ export class SessionIdentity {
     const t = upstreamTimeouts(config);
     const grok = config.grok;
     const origin = new URL(grok.base_url).origin;
-    const ua = latin1Safe(grok.user_agent);
     const headers: Record<string, string> = {
       Accept: '*/*',
       'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
       'Cache-Control': 'no-cache',
       Pragma: 'no-cache',
-      ...sameOriginFetch(origin, ua),
+      ...sameOriginFetch(origin, browserIdentity(grok, token)),
       Cookie: buildCookie(token, grok.cf_clearance),
     };
     try {
-      const res = await request(`${grok.base_url.replace(/\/+$/, '')}/api/auth/session`, {
+      const res = await this.http.request(`${grok.base_url.replace(/\/+$/, '')}/api/auth/session`, {
         method: 'GET',
+        account: token,
         headers,
-        dispatcher: this.dispatcher,
         signal: AbortSignal.timeout(t.firstByteMs),
         headersTimeout: t.firstByteMs,
         bodyTimeout: t.idleMs,
       });
-      const text = await readBounded(decodeBody(res.body, res.headers['content-encoding']));
+      const text = await readBounded(res.body);
       if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
       let j: unknown;
       try {

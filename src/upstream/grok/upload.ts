@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
-import { decodeBody, readBounded, upstreamTimeouts } from '../http-client.js';
+import { readBounded, upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { buildGrokHeaders } from './headers.js';
 
@@ -28,10 +28,10 @@ const MAX_ANSWER_BYTES = 256 * 1024;
  * failures, so the caller can move to another account. The whole request (headers and answer)
  * is bounded by `timeout.first_byte_sec`.
  */
-export async function uploadFile(config: Config, dispatcher: Dispatcher, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
+export async function uploadFile(config: Config, http: GrokTransport, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
   const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/upload-file`;
   const body = JSON.stringify({ fileName: file.name, fileMimeType: file.mime, content: file.data.toString('base64') });
-  return send(config, dispatcher, url, buildGrokHeaders(config.grok, token), body, signal);
+  return send(config, http, token, url, buildGrokHeaders(config.grok, token), body, signal);
 }
 
 /**
@@ -39,7 +39,7 @@ export async function uploadFile(config: Config, dispatcher: Dispatcher, token: 
  * `file`; spec/upstream-chat.md §2.6), used with the mgw chat transport. Same headers as REST
  * minus `x-xai-request-id` (§1.3); failures are classified like chat failures.
  */
-export async function uploadFileV2(config: Config, dispatcher: Dispatcher, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
+export async function uploadFileV2(config: Config, http: GrokTransport, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
   const url = `${config.grok.base_url.replace(/\/+$/, '')}/http/upload-file-v2/direct`;
   const boundary = `----grok2api${randomBytes(12).toString('hex')}`;
   const name = file.name.replace(/["\r\n\\]/g, '_');
@@ -47,11 +47,11 @@ export async function uploadFileV2(config: Config, dispatcher: Dispatcher, token
   const body = Buffer.concat([Buffer.from(head, 'utf8'), file.data, Buffer.from(`\r\n--${boundary}--\r\n`)]);
   const headers = buildGrokHeaders(config.grok, token, `multipart/form-data; boundary=${boundary}`);
   delete headers['x-xai-request-id'];
-  return send(config, dispatcher, url, headers, body, signal);
+  return send(config, http, token, url, headers, body, signal);
 }
 
 /** One upload request, bounded by `timeout.first_byte_sec` as a whole. */
-async function send(config: Config, dispatcher: Dispatcher, url: string, headers: Record<string, string>, body: string | Buffer, signal: AbortSignal): Promise<UploadedFile> {
+async function send(config: Config, http: GrokTransport, token: string, url: string, headers: Record<string, string>, body: string | Buffer, signal: AbortSignal): Promise<UploadedFile> {
   const t = upstreamTimeouts(config);
   const controller = new AbortController();
   let timedOut = false;
@@ -63,16 +63,16 @@ async function send(config: Config, dispatcher: Dispatcher, url: string, headers
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal.aborted) throw upstreamErrors.aborted();
-    const res = await request(url, {
+    const res = await http.request(url, {
       method: 'POST',
+      account: token,
       headers,
       body,
-      dispatcher,
       signal: controller.signal,
       headersTimeout: t.firstByteMs,
       bodyTimeout: t.idleMs,
     });
-    const text = await readBounded(decodeBody(res.body, res.headers['content-encoding']), MAX_ANSWER_BYTES);
+    const text = await readBounded(res.body, MAX_ANSWER_BYTES);
     if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
     return parseAnswer(text, res.statusCode);
   } catch (e) {

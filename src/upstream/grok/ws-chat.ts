@@ -1,25 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { Dispatcher } from 'undici';
-import WebSocket from 'ws';
 import type { Config } from '../../config/schema.js';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import type { UpstreamError } from '../../errors.js';
-import { decodeBody, readBounded, upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
+import { upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { flattenMessages } from './flatten.js';
 import { gatewayHeaders, gatewayUrl } from './mgw-connect.js';
-import { heartbeat, itemCreate, responseCreate, sessionCreate, translateEvent } from './mgw-events.js';
+import { heartbeat, itemCreate, newGatewayTurnState, responseCreate, sessionCreate, translateEvent } from './mgw-events.js';
 import { ResponseMapper } from './response-mapper.js';
 import { SessionIdentity } from './session-identity.js';
+import { checkEnded, readyToStream, turnQuality, type TurnQuality } from './turn-quality.js';
 import { uploadFileV2 } from './upload.js';
 
 export { gatewayHeaders, gatewayUrl };
 import { turnFailure, turnTimeout, Watchdog } from './watchdog.js';
-import { proxyConnector } from './ws-proxy.js';
+import type { GrokSocket, GrokSocketOptions, GrokTransport } from './transport/index.js';
 
 /**
  * Text chat over grok.com's mgw WebSocket gateway (spec/upstream-chat.md §3, the HEAD protocol):
@@ -29,24 +27,22 @@ import { proxyConnector } from './ws-proxy.js';
  * resolves after the first text/reasoning, so a refused upgrade (401/403/429), an `error` event or
  * a timeout before that rejects with a classified error the pool retries elsewhere.
  */
-export function createWsChatUpstream(configOrGetter: Config | (() => Config), dispatcher: Dispatcher): ChatUpstream {
+export function createWsChatUpstream(configOrGetter: Config | (() => Config), http: GrokTransport): ChatUpstream {
   // A getter follows runtime settings changes (base URL, user agent, cf_clearance, timeouts); a
-  // plain config (tests) stays fixed. The proxy is start-up only, like the REST dispatcher's.
+  // plain config (tests) stays fixed.
   const current = typeof configOrGetter === 'function' ? configOrGetter : () => configOrGetter;
-  const identity = new SessionIdentity(current, dispatcher);
-  const createConnection = proxyConnector(current().grok.proxy_url, upstreamTimeouts(current()).connectMs);
+  const identity = new SessionIdentity(current, http);
   return {
     async openChat(intent: ChatIntent, ctx: ChatCallContext): Promise<AsyncIterable<UpstreamEvent>> {
       const config = current();
       const timeouts = upstreamTimeouts(config);
       const [uid, fileIds] = await Promise.all([
         identity.userId(ctx.lease, ctx.signal),
-        uploadAttachments(intent, (f) => uploadFileV2(config, dispatcher, ctx.lease.token, f, ctx.signal)),
+        uploadAttachments(intent, (f) => uploadFileV2(config, http, ctx.lease.token, f, ctx.signal)),
       ]);
-      const turn = new MgwTurn(timeouts, ctx.signal);
+      const turn = new MgwTurn(http, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode));
       const first = sessionCreate(turn.initId, ctx.lease.mode, config.grok);
-      const options: WebSocket.ClientOptions = { headers: gatewayHeaders(config, ctx.lease.token, uid), handshakeTimeout: timeouts.connectMs, maxPayload: MAX_FRAME, perMessageDeflate: false };
-      if (createConnection) options.createConnection = createConnection as never;
+      const options: GrokSocketOptions = { headers: gatewayHeaders(config, ctx.lease.token, uid), handshakeTimeoutMs: timeouts.connectMs, maxPayload: MAX_FRAME, account: ctx.lease.token };
       return turn.open(gatewayUrl(config.grok.base_url, uid), options, first, flattenMessages(intent.messages, intent), fileIds);
     },
   };
@@ -65,13 +61,14 @@ type Obj = Record<string, unknown>;
 /** One turn on one socket. Releases the socket exactly once: closed cleanly after response.done, terminated otherwise. */
 class MgwTurn {
   readonly initId = `evt_init_${randomUUID()}`;
-  private ws: WebSocket | undefined;
+  private ws: GrokSocket | undefined;
   private readonly queue: Obj[] = [];
   private paused = false;
   private closedCode: number | null = null;
   private failure: UpstreamError | undefined;
   private wake: (() => void) | undefined;
   private readonly mapper = new ResponseMapper();
+  private readonly gateway = newGatewayTurnState();
   private readonly watchdog: Watchdog;
   private timedOut = false;
   private primed = false;
@@ -89,8 +86,10 @@ class MgwTurn {
   };
 
   constructor(
+    private readonly http: GrokTransport,
     private readonly t: UpstreamTimeouts,
     private readonly signal: AbortSignal,
+    private readonly quality: TurnQuality,
   ) {
     this.watchdog = new Watchdog(t.firstByteMs, () => {
       this.timedOut = true;
@@ -99,25 +98,26 @@ class MgwTurn {
     });
   }
 
-  async open(url: string, options: WebSocket.ClientOptions, first: string, message: string, fileIds: readonly string[]): Promise<AsyncIterable<UpstreamEvent>> {
+  async open(url: string, options: GrokSocketOptions, first: string, message: string, fileIds: readonly string[]): Promise<AsyncIterable<UpstreamEvent>> {
     this.message = message;
     this.fileIds = fileIds;
     try {
       if (this.signal.aborted) throw upstreamErrors.aborted();
       this.signal.addEventListener('abort', this.onClientAbort, { once: true });
       this.watchdog.arm();
-      const ws = (this.ws = new WebSocket(url, options));
-      ws.on('unexpected-response', (req, res) => void this.refused(req, res));
-      ws.on('open', () => {
-        ws.send(first);
-        this.heartbeat = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send(heartbeat()), HEARTBEAT_MS).unref();
-      });
-      ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-      ws.on('error', (e) => this.fail(classifyNetwork(e)));
-      ws.on('close', (code) => {
-        this.closedCode = code;
-        this.notify();
-      });
+      const ws = (this.ws = this.http.openWebSocket(url, options, {
+        onOpen: () => {
+          ws.send(first);
+          this.heartbeat = setInterval(() => ws.isOpen && ws.send(heartbeat()), HEARTBEAT_MS).unref();
+        },
+        onMessage: (text) => this.onMessage(text),
+        onError: (e) => this.fail(classifyNetwork(e)),
+        onClose: (code) => {
+          this.closedCode = code;
+          this.notify();
+        },
+        onRefused: (status, headers, body) => this.refused(status, headers, body),
+      }));
       const out: UpstreamEvent[] = [];
       const ended = await this.prime(out);
       this.primed = true;
@@ -129,16 +129,13 @@ class MgwTurn {
     }
   }
 
-  /** Reads until the first text/reasoning (→ false) or the end of the turn (→ true). */
+  /** Reads until what the client sees first (→ false) or the end of the turn (→ true); see turn-quality.ts. */
   private async prime(out: UpstreamEvent[]): Promise<boolean> {
     for (;;) {
       const ev = await this.next();
       if (!ev) throw this.closedError();
-      if (this.map(ev, out)) {
-        if (!this.mapper.hasContent) throw upstreamErrors.badResponse('the answer ended before any answer');
-        return true;
-      }
-      if (this.mapper.hasContent) return false;
+      if (this.map(ev, out)) return true;
+      if (readyToStream(this.mapper, this.quality)) return false;
     }
   }
 
@@ -163,17 +160,22 @@ class MgwTurn {
     }
   }
 
-  /** Feeds one gateway event to the mapper; true when it ended the turn. */
+  /** Feeds one gateway event to the mapper; true when it ended the turn (checked: see turn-quality.ts). */
   private map(ev: Obj, out: UpstreamEvent[]): boolean {
-    const t = translateEvent(ev);
+    const t = translateEvent(ev, this.gateway);
     for (const f of t.frames) this.mapper.map(f, out);
-    if (t.end) this.mapper.finish(out);
+    if (t.end) {
+      this.mapper.finish(out);
+      checkEnded(this.mapper, this.quality);
+    }
     return t.end;
   }
 
   /** The next queued event; null once the socket closed with nothing left. Idle clock runs only while waiting. */
   private async next(): Promise<Obj | null> {
-    if (this.primed) this.watchdog.arm(this.t.idleMs);
+    // Once content flows (hidden reasoning while priming included), silence is what counts.
+    const flowing = this.primed || this.mapper.hasContent;
+    if (flowing) this.watchdog.arm(this.t.idleMs);
     try {
       for (;;) {
         // A client abort or a timeout wins over frames still queued.
@@ -191,15 +193,14 @@ class MgwTurn {
         await new Promise<void>((resolve) => (this.wake = resolve));
       }
     } finally {
-      if (this.primed) this.watchdog.disarm();
+      if (flowing) this.watchdog.disarm();
     }
   }
 
-  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
-    if (isBinary) return;
+  private onMessage(text: string): void {
     let frame: Obj;
     try {
-      frame = JSON.parse(data.toString()) as Obj;
+      frame = JSON.parse(text) as Obj;
     } catch {
       return; // non-JSON frames carry nothing for us (§3.3)
     }
@@ -228,23 +229,15 @@ class MgwTurn {
 
   /** The user's message goes out once the session exists and the conversation is attached (§3.2). */
   private maybeSend(): void {
-    if (this.sent || !this.created || !this.attached || this.ws?.readyState !== WebSocket.OPEN) return;
+    if (this.sent || !this.created || !this.attached || !this.ws?.isOpen) return;
     this.sent = true;
     this.ws.send(itemCreate(this.sessionId, this.message, this.fileIds));
     this.ws.send(responseCreate(this.sessionId));
   }
 
   /** The upgrade was refused: classify its status and body like a REST answer (§3.1). */
-  private async refused(req: import('node:http').ClientRequest, res: IncomingMessage): Promise<void> {
-    let text = '';
-    try {
-      text = await readBounded(decodeBody(res, res.headers['content-encoding']));
-    } catch {
-      // classify by status alone
-    }
-    req.destroy();
-    const status = res.statusCode ?? 0;
-    this.fail(status >= 400 ? classifyHttp(status, text, res.headers) : upstreamErrors.badResponse(`the gateway answered HTTP ${status} instead of a WebSocket upgrade`, status));
+  private refused(status: number, headers: Record<string, string | string[]>, body: string): void {
+    this.fail(status >= 400 ? classifyHttp(status, body, headers) : upstreamErrors.badResponse(`the gateway answered HTTP ${status} instead of a WebSocket upgrade`, status));
     this.closedCode ??= 1006;
     this.notify();
   }
@@ -264,7 +257,8 @@ class MgwTurn {
   private closedError(): UpstreamError {
     if (this.failure) return this.failure;
     if (this.closedCode === 1006) return classifyNetwork(Object.assign(new Error('gateway connection lost'), { code: 'ECONNRESET' }));
-    return upstreamErrors.badResponse(`the gateway closed the connection (code ${this.closedCode}) before response.done`);
+    const what = `the gateway closed the connection (code ${this.closedCode}) before response.done`;
+    return this.mapper.hasContent ? upstreamErrors.incomplete(what) : upstreamErrors.badResponse(what);
   }
 
   private classify(e: unknown): UpstreamError {
@@ -283,12 +277,8 @@ class MgwTurn {
     this.signal.removeEventListener('abort', this.onClientAbort);
     const ws = this.ws;
     if (!ws) return;
-    if (clean && ws.readyState === WebSocket.OPEN) {
-      ws.close(1000);
-      // A peer that never answers the close frame must not hold the socket.
-      setTimeout(() => ws.terminate(), 1000).unref();
-    } else {
-      ws.terminate();
-    }
+    // close() cuts a peer that does not answer the close frame after a second.
+    if (clean && ws.isOpen) ws.close(1000);
+    else ws.terminate();
   }
 }

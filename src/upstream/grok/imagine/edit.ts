@@ -1,6 +1,6 @@
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from '../transport/index.js';
 import type { Config } from '../../../config/schema.js';
-import { decodeBody, readBounded, upstreamTimeouts } from '../../http-client.js';
+import { readBounded, upstreamTimeouts } from '../../http-client.js';
 import { downloadAsset } from '../assets.js';
 import { classifyFrameError, classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
 import { parseFrames } from '../frames.js';
@@ -22,7 +22,7 @@ export interface EditInput {
  * Reads an image stream of `conversations/new` to its final images (one per `imageIndex`),
  * then downloads each with the account's cookie. Moderated images are counted, not returned.
  */
-async function streamImages(config: Config, dispatcher: Dispatcher, token: string, payload: Record<string, unknown>, referer: string, signal: AbortSignal, max: number): Promise<{ images: Buffer[]; moderated: number }> {
+async function streamImages(config: Config, http: GrokTransport, token: string, payload: Record<string, unknown>, referer: string, signal: AbortSignal, max: number): Promise<{ images: Buffer[]; moderated: number }> {
   const headers = buildGrokHeaders(config.grok, token);
   headers.Referer = referer;
   const t = upstreamTimeouts(config);
@@ -30,11 +30,11 @@ async function streamImages(config: Config, dispatcher: Dispatcher, token: strin
   const finals = new Map<number, string>();
   const moderated = new Set<number>();
   try {
-    const res = await request(url, { method: 'POST', headers, body: JSON.stringify(payload), dispatcher, signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    const res = await http.request(url, { method: 'POST', account: token, stream: true, headers, body: JSON.stringify(payload), signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw classifyHttp(res.statusCode, await readBounded(decodeBody(res.body, res.headers['content-encoding'])), res.headers);
+      throw classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
     }
-    const stream = decodeBody(res.body, res.headers['content-encoding']);
+    const stream = res.body;
     try {
       for await (const frame of parseFrames(stream)) {
         const f = frame as Record<string, any>;
@@ -53,23 +53,23 @@ async function streamImages(config: Config, dispatcher: Dispatcher, token: strin
     throw classifyNetwork(e);
   }
   const urls = [...finals.entries()].sort((a, b) => a[0] - b[0]).slice(0, max).map(([, u]) => u);
-  const images = await Promise.all(urls.map((u) => downloadAsset(config, dispatcher, token, u, signal)));
+  const images = await Promise.all(urls.map((u) => downloadAsset(config, http, token, u, signal)));
   if (!images.length && moderated.size) throw mediaErrors.moderated('image');
   if (!images.length) throw mediaErrors.noResult('image');
   return { images, moderated: moderated.size };
 }
 
 /** One image edit on one account (G): upload v2 each input, then `mediaGenInput.imageToImage`. */
-export async function editImage(config: Config, dispatcher: Dispatcher, token: string, prompt: string, inputs: EditInput[], aspectRatio: string | undefined, signal: AbortSignal): Promise<Buffer> {
+export async function editImage(config: Config, http: GrokTransport, token: string, prompt: string, inputs: EditInput[], aspectRatio: string | undefined, signal: AbortSignal): Promise<Buffer> {
   const ids: string[] = [];
-  for (const f of inputs.slice(-MAX_EDIT_INPUTS)) ids.push((await uploadV2(config, dispatcher, token, f, signal)).fileId);
+  for (const f of inputs.slice(-MAX_EDIT_INPUTS)) ids.push((await uploadV2(config, http, token, f, signal)).fileId);
   const referer = `${new URL(config.grok.base_url).origin}/imagine`;
-  const { images } = await streamImages(config, dispatcher, token, imageToImagePayload(prompt, ids, aspectRatio), referer, signal, 1);
+  const { images } = await streamImages(config, http, token, imageToImagePayload(prompt, ids, aspectRatio), referer, signal, 1);
   return images[0]!;
 }
 
 /** Chat-path generation (`Drawing: `, §2.3): up to two images per request. */
-export async function drawImages(config: Config, dispatcher: Dispatcher, token: string, mode: string, prompt: string, signal: AbortSignal): Promise<{ images: Buffer[]; moderated: number }> {
+export async function drawImages(config: Config, http: GrokTransport, token: string, mode: string, prompt: string, signal: AbortSignal): Promise<{ images: Buffer[]; moderated: number }> {
   const referer = `${new URL(config.grok.base_url).origin}/`;
-  return streamImages(config, dispatcher, token, drawingPayload(prompt, mode, config.grok.temporary), referer, signal, 2);
+  return streamImages(config, http, token, drawingPayload(prompt, mode, config.grok.temporary), referer, signal, 2);
 }

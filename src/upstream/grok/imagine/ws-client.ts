@@ -1,8 +1,7 @@
-import WebSocket from 'ws';
 import type { Config } from '../../../config/schema.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
-import { buildCookie, clientHints, latin1Safe } from '../headers.js';
-import { proxyConnector } from '../ws-proxy.js';
+import { buildCookie, identityHeaders } from '../headers.js';
+import type { GrokTransport } from '../transport/index.js';
 import { mediaErrors } from '../media-errors.js';
 import { promptMessage, readImagineFrame, resetMessage, type ImagineRequest } from './payload.js';
 
@@ -34,25 +33,18 @@ export function imagineUrl(config: Config): string {
  * reported through `onPartial(order, base64)`. The socket goes through `grok.proxy_url` like
  * every other upstream call.
  */
-export function imagineRound(config: Config, token: string, req: ImagineRequest, signal: AbortSignal, onPartial: (order: number, b64: string) => void): Promise<ImagineImage[]> {
+export function imagineRound(config: Config, http: GrokTransport, token: string, req: ImagineRequest, signal: AbortSignal, onPartial: (order: number, b64: string) => void): Promise<ImagineImage[]> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(upstreamErrors.aborted());
     const origin = new URL(config.grok.base_url).origin;
-    // The scheme was checked at start-up (createDispatcher), so this cannot throw here.
-    const createConnection = proxyConnector(config.grok.proxy_url, config.timeout.connect_sec * 1000);
-    const ws = new WebSocket(imagineUrl(config), {
-      ...(createConnection ? { createConnection: createConnection as never } : {}),
-      handshakeTimeout: config.timeout.connect_sec * 1000,
-      headers: {
-        Cookie: buildCookie(token, config.grok.cf_clearance),
-        Origin: origin,
-        'User-Agent': latin1Safe(config.grok.user_agent),
-        'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
-        'Cache-Control': 'no-cache',
-        Pragma: 'no-cache',
-        ...clientHints(config.grok.user_agent),
-      },
-    });
+    const headers = {
+      Pragma: 'no-cache',
+      'Cache-Control': 'no-cache',
+      'User-Agent': identityHeaders(config.grok, token)['User-Agent']!,
+      Origin: origin,
+      'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
+      Cookie: buildCookie(token, config.grok.cf_clearance),
+    };
     const slots = new Map<string, Slot>();
     let settled = false;
     const timer = setTimeout(() => finish(upstreamErrors.timeout(`image round not finished within ${config.image.round_timeout_sec} s; image.round_timeout_sec`), true), config.image.round_timeout_sec * 1000);
@@ -71,7 +63,7 @@ export function imagineRound(config: Config, token: string, req: ImagineRequest,
       settled = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      if (ws.isOpen) ws.close(1000);
       else ws.terminate();
       const got = results();
       if (err && !(keepFinals && got.length)) return reject(err);
@@ -87,51 +79,45 @@ export function imagineRound(config: Config, token: string, req: ImagineRequest,
     // A slot is settled by its `completed` frame plus, unless moderated, its final image (either order).
     const done = () => [...slots.values()].filter((s) => s.completed && (s.final || s.moderated)).length >= req.n;
 
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        if (body.length < 65536) body += c;
-      });
-      res.on('end', () => finish(classifyHttp(res.statusCode ?? 502, body, res.headers)));
-      res.on('error', () => finish(classifyHttp(res.statusCode ?? 502, body, res.headers)));
-    });
-    ws.on('open', () => {
-      ws.send(JSON.stringify(resetMessage()));
-      ws.send(JSON.stringify(promptMessage(req)));
-    });
-    ws.on('message', (data) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(String(data));
-      } catch {
-        return finish(upstreamErrors.badResponse('an imagine frame that is not JSON'));
-      }
-      const f = readImagineFrame(parsed);
-      switch (f.kind) {
-        case 'error':
-          return finish(mediaErrors.imagineFrame(f.code, f.message));
-        case 'start':
-          slotOf(f.id, f.order);
-          break;
-        case 'image': {
-          const s = slotOf(f.id, f.order);
-          if (f.percent >= 100) {
-            s.final = Buffer.from(f.blob, 'base64');
-            s.url = f.url;
-          } else if (f.blob) onPartial(f.order, f.blob);
-          break;
+    const ws = http.openWebSocket(imagineUrl(config), { headers, handshakeTimeoutMs: config.timeout.connect_sec * 1000, maxPayload: 64 * 1024 * 1024, account: token }, {
+      onRefused: (status, h, body) => finish(classifyHttp(status || 502, body, h)),
+      onOpen: () => {
+        ws.send(JSON.stringify(resetMessage()));
+        ws.send(JSON.stringify(promptMessage(req)));
+      },
+      onMessage: (data) => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          return finish(upstreamErrors.badResponse('an imagine frame that is not JSON'));
         }
-        case 'completed': {
-          const s = slotOf(f.id, f.order);
-          s.completed = true;
-          s.moderated = f.moderated;
-          break;
+        const f = readImagineFrame(parsed);
+        switch (f.kind) {
+          case 'error':
+            return finish(mediaErrors.imagineFrame(f.code, f.message));
+          case 'start':
+            slotOf(f.id, f.order);
+            break;
+          case 'image': {
+            const s = slotOf(f.id, f.order);
+            if (f.percent >= 100) {
+              s.final = Buffer.from(f.blob, 'base64');
+              s.url = f.url;
+            } else if (f.blob) onPartial(f.order, f.blob);
+            break;
+          }
+          case 'completed': {
+            const s = slotOf(f.id, f.order);
+            s.completed = true;
+            s.moderated = f.moderated;
+            break;
+          }
         }
-      }
-      if (done()) finish();
+        if (done()) finish();
+      },
+      onClose: () => finish(),
+      onError: (e) => finish(classifyNetwork(e), true),
     });
-    ws.on('close', () => finish());
-    ws.on('error', (e) => finish(classifyNetwork(e), true));
   });
 }

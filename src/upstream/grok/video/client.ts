@@ -1,6 +1,6 @@
-import { request, type Dispatcher } from 'undici';
+import type { GrokTransport } from '../transport/index.js';
 import type { Config } from '../../../config/schema.js';
-import { decodeBody, readBounded, upstreamTimeouts } from '../../http-client.js';
+import { readBounded, upstreamTimeouts } from '../../http-client.js';
 import { assetUrl } from '../assets.js';
 import { classifyFrameError, classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
 import { parseFrames } from '../frames.js';
@@ -28,7 +28,7 @@ export interface VideoImageInput {
  */
 export async function generateVideo(
   config: Config,
-  dispatcher: Dispatcher,
+  http: GrokTransport,
   token: string,
   req: VideoRequest,
   image: VideoImageInput | null,
@@ -38,9 +38,9 @@ export async function generateVideo(
   let payload: Record<string, unknown>;
   let referer = `${new URL(config.grok.base_url).origin}/imagine`;
   if (image) {
-    const up = await uploadV2(config, dispatcher, token, image, signal);
+    const up = await uploadV2(config, http, token, image, signal);
     const ref = assetUrl(config, up.fileUri || `users/-/${up.fileId}/content`);
-    const postId = await createMediaPost(config, dispatcher, token, imagePostPayload(ref), signal);
+    const postId = await createMediaPost(config, http, token, imagePostPayload(ref), signal);
     payload = imageToVideoPayload(req, postId, [ref]);
     referer = `${referer}/post/${postId}`;
   } else {
@@ -52,11 +52,11 @@ export async function generateVideo(
   const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
   let body: NodeJS.ReadableStream | null = null;
   try {
-    const res = await request(url, { method: 'POST', headers, body: JSON.stringify(payload), dispatcher, signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    const res = await http.request(url, { method: 'POST', account: token, stream: true, headers, body: JSON.stringify(payload), signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw classifyHttp(res.statusCode, await readBounded(decodeBody(res.body, res.headers['content-encoding'])), res.headers);
+      throw classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
     }
-    const stream = decodeBody(res.body, res.headers['content-encoding']);
+    const stream = res.body;
     body = stream;
     let last = 0;
     let moderated = false;

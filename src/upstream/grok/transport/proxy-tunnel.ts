@@ -5,12 +5,10 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 /**
- * `grok.proxy_url` for grok.com's WebSockets (the mgw chat gateway and the imagine socket). The
- * REST calls go through undici's proxy agents; the `ws` client takes a `createConnection`
- * instead, so the tunnel is opened here — an HTTP CONNECT for http(s) proxies, the SOCKS5
- * handshake (RFC 1928, user/password per RFC 1929) for socks5 and socks5h — and TLS to grok.com
- * is then layered on the tunnel. `socks5h` lets the proxy resolve the name (as curl does);
- * `socks5` resolves it here.
+ * Tunnels through an egress proxy: an HTTP CONNECT for http(s) proxies, the SOCKS5 handshake
+ * (RFC 1928, user/password per RFC 1929) for socks5 and socks5h. `socks5h` lets the proxy resolve
+ * the name (as curl does); `socks5` resolves it here. Used by the egress relay (every wreq
+ * connection) and by the undici fallback's WebSockets.
  */
 
 type Callback = (err: Error | null, socket?: Socket) => void;
@@ -18,22 +16,36 @@ type Connector = (opts: { host?: string; hostname?: string; port?: number | stri
 
 const PROTOCOLS = new Set(['http:', 'https:', 'socks5:', 'socks5h:']);
 
-export function proxyConnector(proxyUrl: string, connectTimeoutMs: number): Connector | undefined {
-  const raw = proxyUrl.trim();
-  if (!raw) return undefined;
-  const proxy = new URL(raw);
-  if (!PROTOCOLS.has(proxy.protocol)) {
-    throw new Error(`grok.proxy_url '${proxy.protocol}//…' is not supported: use http://, https://, socks5:// or socks5h://`);
+/** Parses a proxy URL, or throws a message that says which schemes work. */
+export function parseProxyUrl(raw: string): URL {
+  let proxy: URL;
+  try {
+    proxy = new URL(raw.trim());
+  } catch {
+    throw new Error('an egress proxy URL is not a valid URL; use http://host:port, https://host:port, socks5://host:port or socks5h://host:port');
   }
+  if (!PROTOCOLS.has(proxy.protocol)) {
+    throw new Error(`egress proxy '${proxy.protocol}//…' is not supported: use http://, https://, socks5:// or socks5h://`);
+  }
+  return proxy;
+}
+
+/** A TCP tunnel to host:port through `proxy`. */
+export function openTunnel(proxy: URL, host: string, port: number, timeoutMs: number): Promise<Socket> {
   const user = decodeURIComponent(proxy.username);
   const pass = decodeURIComponent(proxy.password);
-  const socks = proxy.protocol.startsWith('socks');
+  return proxy.protocol.startsWith('socks') ? socksTunnel(proxy, user, pass, host, port, timeoutMs) : connectTunnel(proxy, user, pass, host, port, timeoutMs);
+}
+
+/** A `createConnection` for the `ws` library (undici fallback): tunnel, then TLS with ALPN http/1.1. */
+export function proxyConnector(proxyUrl: string, connectTimeoutMs: number): Connector | undefined {
+  if (!proxyUrl.trim()) return undefined;
+  const proxy = parseProxyUrl(proxyUrl);
   return (opts, cb) => {
     const host = (opts.hostname ?? opts.host ?? '').replace(/^\[|\]$/g, '');
     const secure = opts.defaultPort === 443 || opts.protocol === 'https:' || opts.protocol === 'wss:';
     const port = Number(opts.port) || (secure ? 443 : 80);
-    const tunnel = socks ? socksTunnel(proxy, user, pass, host, port, connectTimeoutMs) : connectTunnel(proxy, user, pass, host, port, connectTimeoutMs);
-    tunnel.then(
+    openTunnel(proxy, host, port, connectTimeoutMs).then(
       (socket) => {
         if (!secure) return cb(null, socket);
         const tls = tlsConnect({ socket, servername: opts.servername ?? host, ALPNProtocols: ['http/1.1'] });
