@@ -5,9 +5,10 @@ import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
 import { API_KEY, startStack, type Stack } from '../helpers/stack.js';
 
 /**
- * `grok.proxy_url` end to end: every upstream call — the REST ones through undici's agents, the
- * mgw chat socket and the imagine socket through our own tunnels (src/upstream/grok/ws-proxy.ts)
- * — goes through a real HTTP CONNECT proxy or SOCKS5 server, with credentials.
+ * `grok.proxy_url` end to end: every upstream call — REST, the mgw chat socket and the imagine
+ * socket, all from the Chrome-impersonating client through the egress relay
+ * (src/upstream/grok/transport/) — goes through a real HTTP CONNECT proxy or SOCKS5 server, with
+ * credentials.
  */
 
 interface Seen {

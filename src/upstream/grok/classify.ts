@@ -74,6 +74,27 @@ export const upstreamErrors = {
   timeout: (what: string) =>
     err(504, 'upstream_timeout', `grok.com did not answer in time (${what}). Retry; raise [timeout] in the config if this persists.`, 'retry-other', 'none', 0),
   aborted: () => new UpstreamAbortError(),
+  /** A 200 stream that stopped before its closing frame: the answer may be cut anywhere. */
+  incomplete: (what: string) =>
+    new UpstreamError(502, 'upstream_bad_response', `grok.com's answer stopped before it was complete (${what}).`, 'retry-other', 'none', undefined, 200, 'incomplete'),
+  /** A 200 turn that ended without any answer text. */
+  empty: () =>
+    new UpstreamError(502, 'upstream_empty_answer', 'grok.com ended the turn without any answer text.', 'retry-other', 'none', undefined, 200, 'empty'),
+  /**
+   * An answer without the reasoning its mode always streams first: grok.com serves degraded
+   * answers to accounts it has put under risk control.
+   */
+  noReasoning: (mode: string) =>
+    new UpstreamError(
+      502,
+      'upstream_degraded_answer',
+      `grok.com answered in mode '${mode}' without any reasoning, which it does for accounts under risk control; set retry.require_reasoning = false to accept such answers.`,
+      'retry-other',
+      'none',
+      undefined,
+      200,
+      'no_reasoning',
+    ),
 };
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
@@ -127,11 +148,25 @@ function classifyByContent(lower: string, code: number | undefined, said: string
   return null;
 }
 
+/** A Cloudflare challenge (docs/upstream-identity.md §4): `cf-mitigated: challenge`, or a 403/503 HTML page. */
+function isCloudflareChallenge(status: number, headers: Record<string, string | string[] | undefined>, lowerBody: string): boolean {
+  if (String(headers['cf-mitigated'] ?? '').toLowerCase() === 'challenge') return true;
+  if (status !== 403 && status !== 503) return false;
+  const type = String(headers['content-type'] ?? '').toLowerCase();
+  return type.startsWith('text/html') || has(lowerBody, CLOUDFLARE_MARKERS) || (status === 403 && lowerBody.includes('<html'));
+}
+
 /** Classifies a non-2xx answer. `bodyText` should be a bounded prefix of the body (≤ 64 KiB). */
 export function classifyHttp(status: number, bodyText: string, headers: Record<string, string | string[] | undefined> = {}): UpstreamError {
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
   const lower = bodyText.toLowerCase();
   const said = upstreamMessage(bodyText);
+  if (isCloudflareChallenge(status, headers, lower)) {
+    // Cloudflare's verdict on the egress (IP + TLS + UA), never the account's fault.
+    const egress = headers['x-grok2api-egress'];
+    const via = egress ? ` through egress ${String(egress)}` : '';
+    return err(502, 'upstream_anti_bot', `grok.com answered with a Cloudflare challenge (HTTP ${status})${via}. Set FLARESOLVERR_URL to solve it automatically, or set grok.cf_clearance with the matching grok.user_agent from a browser on that egress's IP, or use another egress (npm run doctor shows which layer refused).`, 'retry-other', 'none', status);
+  }
   if (status === 429) {
     // On 429 only the kind of limit matters: a spent quota, or a plain rate limit.
     if (has(lower, USAGE_LIMIT_MARKERS)) return err(429, 'upstream_quota_exhausted', `The account's quota for this mode is used up${said}.`, 'retry-other', 'quota-exhausted', status, retryAfterMs);
@@ -143,9 +178,6 @@ export function classifyHttp(status: number, bodyText: string, headers: Record<s
   }
   if (status === 401) return err(502, 'upstream_auth_failed', `grok.com answered 401: the account's sso token is not accepted${said}.`, 'retry-other', 'invalid', status);
   if (status === 403) {
-    if (has(lower, CLOUDFLARE_MARKERS) || lower.includes('<html')) {
-      return err(502, 'upstream_anti_bot', 'grok.com answered with a Cloudflare challenge (403). Set grok.cf_clearance from a browser with the same IP and user agent.', 'retry-other', 'none', status);
-    }
     return err(502, 'upstream_forbidden', `grok.com refused the request (403)${said}.`, 'retry-other', 'none', status);
   }
   if (status >= 500) return err(502, 'upstream_unavailable', `grok.com failed with HTTP ${status}${said}.`, 'retry-other', 'none', status, retryAfterMs);
