@@ -3,22 +3,12 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config/schema.js';
 import { ClientKeys } from './http/auth.js';
 import { createLogger } from './logger.js';
+import { unknownFrames } from './upstream/grok/unknown-frames.js';
 import { createMediaServices } from './media/services.js';
 import { AccountPool } from './pool/pool.js';
 import type { Services } from './services.js';
-import { Stats } from './stats/stats.js';
-import { RedisStats } from './stats/redis-stats.js';
-import type { StatsStore } from './stats/types.js';
-import type { KeyStore } from './store/keys.js';
-import { LocalKeyStore } from './store/local/local-key-store.js';
-import { RedisKeyStore } from './store/redis/redis-key-store.js';
-import { LocalResponseStore } from './store/local/local-response-store.js';
-import { LocalStore } from './store/local/local-store.js';
-import { RedisStore } from './store/redis/redis-store.js';
-import { RedisResponseStore } from './store/redis/redis-response-store.js';
-import { RedisTaskStore } from './store/redis/redis-task-store.js';
-import { redisSettingsBackend } from './config/redis-settings.js';
-import { fileSettingsBackend, SettingsService } from './config/settings.js';
+import { SettingsService } from './config/settings.js';
+import { openStorage } from './store/open-storage.js';
 import { AccountSetup } from './pool/account-setup.js';
 import { QuotaSync } from './pool/quota-sync.js';
 import type { Store } from './store/types.js';
@@ -54,34 +44,13 @@ async function resolveAppKey(config: Config, store: Store): Promise<{ key: strin
 /** Creates every service from a validated config. Used by server.ts and by the integration tests. */
 export async function createRuntime(config: Config, opts: { logDestination?: DestinationStream } = {}): Promise<Runtime> {
   const log = createLogger(config.log.level, opts.logDestination);
-  // redis: every instance (SERVER_WORKERS, separate servers) shares one pool; local: this process only.
-  const store: Store =
-    config.server.storage_type === 'redis'
-      ? new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, onError: (err, what) => log.warn({ err: (err as Error).message }, `redis: ${what} failed`) })
-      : new LocalStore({ dataDir: config.server.data_dir });
-  await store.init();
-  const settings = new SettingsService(config, store instanceof RedisStore ? redisSettingsBackend(store) : fileSettingsBackend(config.server.data_dir), (err) =>
-    log.error({ err: (err as Error).message }, 'applying changed settings failed'),
-  );
+  // Frames grok.com sends that this server does not know are logged here, once per kind.
+  unknownFrames.useLogger(log);
+  // local: files under DATA_DIR, this process only; redis, pgsql, mysql: shared by every instance.
+  const { store, settings: settingsBackend, responses, tasks: sharedTasks, keys, stats } = await openStorage(config, log);
+  const settings = new SettingsService(config, settingsBackend, (err) => log.error({ err: (err as Error).message }, 'applying changed settings failed'));
   settings.onChange((c) => (log.level = c.log.level));
   await settings.init();
-  const responses = store instanceof RedisStore ? new RedisResponseStore(store) : new LocalResponseStore({ dataDir: config.server.data_dir });
-  if (responses instanceof LocalResponseStore) await responses.init();
-  // Video tasks are shared through Redis too; with local storage the media services open the local one.
-  const sharedTasks = store instanceof RedisStore ? new RedisTaskStore(store) : undefined;
-  await sharedTasks?.init();
-  // Client keys live where the accounts live: shared through Redis, or in DATA_DIR/keys.json.
-  const keys: KeyStore =
-    store instanceof RedisStore
-      ? new RedisKeyStore(store.client, store.keys, store.label)
-      : new LocalKeyStore({ dataDir: config.server.data_dir, onFlushError: (err) => log.error({ err }, 'writing keys.json failed; retrying') });
-  await keys.init();
-  // Usage figures and the request log: shared through Redis (buffered, flushed every second), or per process.
-  const stats: StatsStore =
-    store instanceof RedisStore
-      ? new RedisStats(store.client, store.keys, store.label, { logSize: config.log.recent_requests, onError: (err) => log.warn({ err: (err as Error).message }, 'redis: flushing stats failed') })
-      : new Stats({ dataDir: config.server.data_dir, logSize: config.log.recent_requests, onError: (err) => log.warn({ err }, 'writing stats.json failed') });
-  await stats.init();
   settings.onChange((c) => stats.resize(c.log.recent_requests));
   // app.api_key is a runtime setting: a change (on any instance) replaces the config keys at once.
   const clientKeys = new ClientKeys(settings.get().app.api_key, keys);
@@ -90,6 +59,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   const getConfig = () => settings.get();
   const grok = await createGrokTransport(getConfig, (message) => log.warn(message));
   const pool = new AccountPool(store, getConfig, log);
+  pool.onAntiBot = (token) => grok.refreshIdentity(token);
   const { media, tasks } = await createMediaServices({ config: getConfig, pool, grok, log, tasks: sharedTasks });
   const services: Services = {
     config: getConfig,

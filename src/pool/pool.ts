@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { ModelSpec } from '../core/models.js';
 import { AppError, UpstreamError, errors } from '../errors.js';
 import type { Lease, Outcome, PoolPolicy, Store } from '../store/types.js';
+import { isGrokAntiBot } from '../upstream/grok/classify.js';
 
 /** A primed upstream result bound to the account that produced it. */
 export interface Acquired<T> {
@@ -21,6 +22,12 @@ export type Attempt<T> = (lease: Lease) => Promise<T>;
  * attempt resolves are retried: once a stream has started, its errors go to the client in-band.
  */
 export class AccountPool {
+  /**
+   * Called before the one same-account retry after grok.com's own anti-bot refusal (code 7): gets
+   * the account's egress a fresh connection and, with a solver configured, fresh clearance.
+   */
+  onAntiBot: ((token: string) => Promise<void>) | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly config: () => Config,
@@ -55,7 +62,7 @@ export class AccountPool {
       const lease = leased.lease;
       const release = (outcome: Outcome) => this.store.report(lease.leaseId, outcome, this.policy());
       try {
-        const value = await attempt(lease);
+        const value = await this.attemptWithAntiBotRetry(lease, attempt, signal);
         return { value, lease, release };
       } catch (err) {
         if (signal.aborted) {
@@ -81,6 +88,27 @@ export class AccountPool {
     throw lastError;
   }
 
+  /**
+   * Runs the attempt; after grok.com's anti-bot refusal (code 7, not a Cloudflare challenge, which
+   * the transport already handles) refreshes the identity and tries once more on the same account
+   * before the pool moves on: the refusal is about the request's fingerprint, not the account.
+   * The statsig id is new on every request anyway.
+   */
+  private async attemptWithAntiBotRetry<T>(lease: Lease, attempt: Attempt<T>, signal: AbortSignal): Promise<T> {
+    try {
+      return await attempt(lease);
+    } catch (err) {
+      if (!(err instanceof UpstreamError) || !isGrokAntiBot(err) || signal.aborted) throw err;
+      this.antiBotRetries++;
+      this.log.warn({ account: lease.accountId }, 'grok.com anti-bot refusal: refreshing the identity and retrying once on the same account');
+      await this.onAntiBot?.(lease.token).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'identity refresh failed'));
+      return attempt(lease);
+    }
+  }
+
+  /** Same-account retries after an anti-bot refusal since start (shown with the egress status). */
+  antiBotRetries = 0;
+
   /** The error for "no account could be leased", given what earlier attempts ran into. */
   private exhausted(model: ModelSpec, reason: 'no_accounts' | 'none_available', retryAfterMs: number | null, last: UpstreamError | null): AppError {
     if (reason === 'no_accounts') return last ?? errors.noAccounts(model.tier);
@@ -94,7 +122,9 @@ export class AccountPool {
 /** What a failed attempt tells the store about the account. */
 export function failureOutcome(err: unknown): Outcome {
   if (err instanceof UpstreamError) {
-    return { kind: 'failure', effect: err.effect, retryAfterMs: err.retryAfterMs, message: `${err.code}: ${err.message}` };
+    const outcome: Outcome = { kind: 'failure', effect: err.effect, retryAfterMs: err.retryAfterMs, message: `${err.code}: ${err.message}` };
+    if (err.quality) outcome.quality = err.quality;
+    return outcome;
   }
   return { kind: 'failure', effect: 'none', message: 'internal error' };
 }

@@ -8,6 +8,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { ModelSpec } from '../../src/core/models.js';
 import { AppError, UpstreamError } from '../../src/errors.js';
 import { AccountPool } from '../../src/pool/pool.js';
+import { classifyHttp } from '../../src/upstream/grok/classify.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 
 const model: ModelSpec = { id: 'm', kind: 'chat', modes: ['fast'], tier: 'basic', thinking: false, cost: 1, ownedBy: 'x', created: 0 };
@@ -27,6 +28,43 @@ beforeEach(async () => {
 });
 
 describe('AccountPool.acquire', () => {
+  it("retries grok.com's anti-bot refusal (code 7) once on the same account after refreshing its identity", async () => {
+    await store.importAccounts([{ token: 'a' }, { token: 'b' }]);
+    const refreshed: string[] = [];
+    pool.onAntiBot = async (token) => void refreshed.push(token);
+    const seen: string[] = [];
+    const antiBot = () => classifyHttp(403, '{"error":{"code":7,"message":"Request rejected by anti-bot rules.","details":[]}}');
+    const got = await pool.acquire(model, new AbortController().signal, async (lease) => {
+      seen.push(lease.token);
+      if (seen.length === 1) throw antiBot();
+      return 'ok';
+    });
+    expect(got.value).toBe('ok');
+    expect(seen).toEqual([seen[0], seen[0]]);
+    expect(refreshed).toEqual([seen[0]]);
+    expect(pool.antiBotRetries).toBe(1);
+    await got.release({ kind: 'success' });
+    // Refused again on the same account: the pool moves on to another one.
+    seen.length = 0;
+    const next = await pool.acquire(model, new AbortController().signal, async (lease) => {
+      seen.push(lease.token);
+      if (seen.length <= 2) throw antiBot();
+      return 'ok';
+    });
+    expect(seen[0]).toBe(seen[1]);
+    expect(seen[2]).not.toBe(seen[0]);
+    await next.release({ kind: 'success' });
+    // A Cloudflare challenge is the egress's verdict; the transport deals with it, the pool does not retry in place.
+    seen.length = 0;
+    const cf = await pool.acquire(model, new AbortController().signal, async (lease) => {
+      seen.push(lease.token);
+      if (seen.length === 1) throw classifyHttp(403, '<html>Just a moment...</html>', { 'content-type': 'text/html', 'cf-mitigated': 'challenge' });
+      return 'ok';
+    });
+    expect(seen[1]).not.toBe(seen[0]);
+    await cf.release({ kind: 'success' });
+  });
+
   it('moves to another account on retry-other failures and marks each account by its failure', async () => {
     await store.importAccounts([{ token: 'a' }, { token: 'b' }, { token: 'c' }]);
     const seen: string[] = [];

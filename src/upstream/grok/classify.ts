@@ -125,6 +125,14 @@ function jsonErrorCode(body: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Refusals by grok.com's own anti-bot rules (code 7), as opposed to Cloudflare's challenges. */
+const grokAntiBot = new WeakSet<UpstreamError>();
+
+/** True for grok.com's anti-bot refusal (code 7), which earns one retry on the same account. */
+export function isGrokAntiBot(e: UpstreamError): boolean {
+  return grokAntiBot.has(e);
+}
+
 /** Rules shared by HTTP bodies and in-band error frames, in priority order; null = no marker matched. */
 function classifyByContent(lower: string, code: number | undefined, said: string, upstreamStatus: number, retryAfterMs?: number): UpstreamError | null {
   if (has(lower, SAFETY_MARKERS)) {
@@ -134,7 +142,9 @@ function classifyByContent(lower: string, code: number | undefined, said: string
     return err(502, 'upstream_auth_failed', `grok.com rejected the account's credentials${said}.`, 'retry-other', 'invalid', upstreamStatus);
   }
   if (code === ANTI_BOT_CODE || has(lower, ANTI_BOT_MARKERS)) {
-    return err(502, 'upstream_anti_bot', `grok.com's anti-bot rules rejected the request${said}. Check grok.statsig_mode, user_agent and cf_clearance.`, 'retry-other', 'none', upstreamStatus);
+    const e = err(502, 'upstream_anti_bot', `grok.com's anti-bot rules rejected the request${said}. Check grok.statsig_mode, user_agent and cf_clearance.`, 'retry-other', 'none', upstreamStatus);
+    grokAntiBot.add(e);
+    return e;
   }
   if (has(lower, USAGE_LIMIT_MARKERS)) {
     return err(429, 'upstream_quota_exhausted', `The account's quota for this mode is used up${said}.`, 'retry-other', 'quota-exhausted', upstreamStatus, retryAfterMs);

@@ -24,6 +24,7 @@ export interface Egress {
   lastErrorAt: number | null;
   bytesIn: number;
   bytesOut: number;
+  antiBotRefreshes: number;
   openConnections: number;
   /** Cloudflare cookies seen in Set-Cookie for this egress, and the UA a solver got them with. */
   cf: Map<string, string>;
@@ -117,6 +118,7 @@ export class EgressPool {
       lastErrorAt: e.lastErrorAt ? new Date(e.lastErrorAt).toISOString() : null,
       bytesIn: e.bytesIn,
       bytesOut: e.bytesOut,
+      antiBotRefreshes: e.antiBotRefreshes,
       cloudflare: { cookies: [...e.cf.keys()], userAgent: e.cfUserAgent, solvedAt: e.cfSolvedAt ? new Date(e.cfSolvedAt).toISOString() : null },
     }));
   }
@@ -150,6 +152,7 @@ function newEgress(url: string): Egress {
     lastErrorAt: null,
     bytesIn: 0,
     bytesOut: 0,
+    antiBotRefreshes: 0,
     openConnections: 0,
     cf: new Map(),
     cfUserAgent: null,

@@ -18,6 +18,11 @@ export interface GrokTransport {
   request(url: string, options: GrokRequest): Promise<GrokResponse>;
   /** Opens a WebSocket; events arrive through `handlers`. Never throws: failures go to `onError`/`onRefused`. */
   openWebSocket(url: string, options: GrokSocketOptions, handlers: GrokSocketHandlers): GrokSocket;
+  /**
+   * A fresh identity for the account's next request after an anti-bot refusal: its pooled
+   * connection is dropped, and with a challenge solver configured its egress gets new clearance.
+   */
+  refreshIdentity(account: string): Promise<void>;
   /** Egress status for the admin API and the doctor. */
   egressStatus(): EgressStatus[];
   /** Closes every connection; in-flight requests get `graceMs` before they are cut. */
@@ -92,6 +97,8 @@ export interface EgressStatus {
   lastErrorAt: string | null;
   bytesIn: number;
   bytesOut: number;
+  /** Identity refreshes after anti-bot refusals of accounts on this egress. */
+  antiBotRefreshes: number;
   /** Cloudflare cookies held for this egress (names only) and the User-Agent they were issued for. */
   cloudflare: { cookies: string[]; userAgent: string | null; solvedAt: string | null };
 }

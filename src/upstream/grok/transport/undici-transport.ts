@@ -87,6 +87,11 @@ export class UndiciTransport implements GrokTransport {
     };
   }
 
+  /** Nothing to refresh: Node's client has no per-egress state. */
+  async refreshIdentity(account: string): Promise<void> {
+    this.pool.pick(account).antiBotRefreshes++;
+  }
+
   egressStatus(): EgressStatus[] {
     return this.pool.status();
   }

@@ -63,12 +63,18 @@ export class WreqTransport implements GrokTransport {
     return this.requestOnce(url, o);
   }
 
-  /** Fresh Cloudflare clearance for the account's egress (the anti-bot retry calls this). */
-  async refreshClearance(account: string | undefined): Promise<boolean> {
+  async refreshIdentity(account: string): Promise<void> {
+    const egress = this.pool.pick(account);
+    egress.antiBotRefreshes++;
+    const prefix = `${egress.id}|${accountKey(account)}|`;
+    for (const [key, p] of this.pooled) {
+      if (!key.startsWith(prefix)) continue;
+      this.pooled.delete(key);
+      this.relay.kill(p.lane);
+      void p.transport.close().catch(() => {});
+    }
     const solver = this.config().grok.flaresolverr_url.trim();
-    if (!solver) return false;
-    await this.solve(this.pool.pick(account), this.config().grok.base_url, solver);
-    return true;
+    if (solver) await this.solve(egress, this.config().grok.base_url, solver);
   }
 
   openWebSocket(url: string, o: GrokSocketOptions, h: GrokSocketHandlers): GrokSocket {
