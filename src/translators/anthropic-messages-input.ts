@@ -149,7 +149,8 @@ export function planMessages(req: MessagesRequest, model: ModelSpec, maxMessages
   if (messages.length > maxMessages) {
     throw errors.invalidValue('messages', `The conversation has ${messages.length} messages; at most ${maxMessages} are allowed (security.max_messages).`);
   }
-  const thinking = model.thinking && (req.thinking?.type === 'enabled' || req.thinking?.type === 'adaptive');
+  // Anthropic's API shows thinking only when asked: no `thinking` field means disabled there.
+  const thinking = req.thinking?.type === 'enabled' || req.thinking?.type === 'adaptive';
   const intent: ChatIntent = { kind: 'chat', model, messages, thinking, limits: { maxTokens: req.max_tokens } };
   const stops = (req.stop_sequences ?? []).filter((s) => s.length > 0);
   if (stops.length) intent.limits!.stop = stops;

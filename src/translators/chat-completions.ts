@@ -66,11 +66,12 @@ function textParts(msg: ChatRequestMessage, index: number, found?: Omit<Attachme
   return parts;
 }
 
+/** `thinking` says it outright; else a `reasoning_effort` asks for reasoning unless it is none/minimal; else the config default. */
 function wantsThinking(req: ChatRequest, fallback: boolean): boolean {
-  const effort = req.reasoning_effort;
-  if (effort === 'none' || effort === 'minimal') return false;
   const t = req.thinking;
   if (t) return (typeof t === 'string' ? t : t.type) === 'enabled';
+  const effort = req.reasoning_effort;
+  if (effort) return effort !== 'none' && effort !== 'minimal';
   return fallback;
 }
 
@@ -109,7 +110,7 @@ export function planChat(req: ChatRequest, model: ModelSpec, opts: ChatOptions):
   if (!messages.length) throw errors.invalidValue('messages', "'messages' has no text to send: at least one message needs non-empty content.");
   // The JSON instruction goes last, where the model reads it right before answering.
   if (jsonFormat) messages.push({ role: 'system', parts: [jsonInstructions(jsonFormat)] });
-  const intent: ChatIntent = { kind: 'chat', model, messages, thinking: model.thinking ? wantsThinking(req, opts.defaultThinking) : false };
+  const intent: ChatIntent = { kind: 'chat', model, messages, thinking: wantsThinking(req, opts.defaultThinking) };
   if (tools.length) Object.assign(intent, { tools, toolChoice });
   const limits = parseLimits(req);
   if (limits) intent.limits = limits;

@@ -183,7 +183,7 @@ export function planResponses(req: ResponsesRequest, model: ModelSpec, previous:
   const toolChoice = toolChoiceOf(req.tool_choice);
   const effort = req.reasoning?.effort ?? null;
   const wants = effort ? effort !== 'none' && effort !== 'minimal' : opts.defaultThinking;
-  const intent: ChatIntent = { kind: 'chat', model, messages, thinking: model.thinking && wants };
+  const intent: ChatIntent = { kind: 'chat', model, messages, thinking: wants };
   if (tools.specs.length) {
     intent.tools = tools.specs;
     intent.toolChoice = toolChoice.choice;

@@ -4,7 +4,7 @@ import { modeAllowed } from './accounts.js';
 import { admit, jsonObject, type Exchange, type FakeState } from './exchange.js';
 import { sendJson } from './http.js';
 import { ERROR_BODIES } from './ndjson.js';
-import { planTurn, type Frame, type TurnIds } from './scenarios.js';
+import { forAccount, planTurn, type Frame, type TurnIds } from './scenarios.js';
 import type { Scenario } from './types.js';
 
 /** What a 'garbage' account gets with its 200: an HTML-ish challenge page plus invalid UTF-8, never JSON. */
@@ -108,7 +108,8 @@ export async function handleChat(state: FakeState, ex: Exchange): Promise<void> 
 
   const message = typeof body.message === 'string' ? body.message : '';
   const scenario: Scenario = state.scripts.find(message) ?? { kind: 'plain', answer: state.defaultAnswer };
-  const plan = planTurn(scenario, mintIds(state), message, state.defaultAnswer);
+  const ids = mintIds(state);
+  const plan = forAccount(planTurn(scenario, ids, message, state.defaultAnswer), acct.behavior.state, ids, message);
   const dropAfter = acct.behavior.state === 'drop' ? Math.max(0, acct.behavior.dropAfterFrames ?? 3) : undefined;
   await streamFrames(ex, plan.frames, dropAfter, plan.completesTurn ? () => state.accounts.consume(token, mode) : undefined);
 }

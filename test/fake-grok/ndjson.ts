@@ -57,8 +57,8 @@ export function userResponseLine(responseId: string, message: string): string {
 
 export type ThinkingTag = 'header' | 'summary' | 'analysis';
 
-export function thinkingLine(token: string, tag: ThinkingTag, stepId: number, responseId: string): string {
-  return response({ token, isThinking: true, messageTag: tag, messageStepId: stepId, rolloutId: 'Grok', responseId });
+export function thinkingLine(token: string, tag: ThinkingTag, stepId: number, responseId: string, rolloutId = 'Grok'): string {
+  return response({ token, isThinking: true, messageTag: tag, messageStepId: stepId, rolloutId, responseId });
 }
 
 export function answerTokenLine(token: string, responseId: string): string {

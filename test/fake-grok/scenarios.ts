@@ -10,18 +10,26 @@ import {
   type ThinkingTag,
   userResponseLine,
 } from './ndjson.js';
-import type { Scenario, ScriptMatch } from './types.js';
+import type { AccountState, Scenario, ScriptMatch, Thought } from './types.js';
 
 /** One line to send, after waiting delayMs. */
 export interface Frame {
   line: string;
   delayMs: number;
+  /** What the line carries, for the account states that change a turn (forAccount). */
+  role?: 'reasoning' | 'answer' | 'final';
+  /** The mgw channel a reasoning line goes out on (mgw-convert.ts). */
+  channel?: string;
 }
 
 export interface Plan {
   frames: Frame[];
   /** Whether sending every frame is a successful turn (costs one query). */
   completesTurn: boolean;
+  /** The turn stops without its closing frame (mgw: no response.done either). */
+  truncated?: boolean;
+  /** mgw: notetaker step titles sent after response.done. */
+  lateSteps?: string[];
 }
 
 /** Ids minted for one turn. */
@@ -69,11 +77,19 @@ export function splitTokens(text: string, chunkSize?: number): string[] {
   return text.split(/(?<=\S)(?=\s)/);
 }
 
-/** Grok's reasoning kinds: the first thought is the header, "- " bullets are summaries, the rest analysis. */
-function thinkingTag(text: string, index: number): ThinkingTag {
-  if (index === 0) return 'header';
-  return text.startsWith('- ') ? 'summary' : 'analysis';
+/** Grok's reasoning kinds: the first thought is the header, "- " bullets are summaries, the rest thinking. */
+function thoughtOf(t: string | Thought, index: number): Thought {
+  if (typeof t !== 'string') return t;
+  return { text: t, kind: index === 0 ? 'header' : t.startsWith('- ') ? 'summary' : 'thinking' };
 }
+
+const REST_TAGS: Record<Thought['kind'], ThinkingTag> = { header: 'header', summary: 'summary', thinking: 'analysis' };
+/** Where the 2026-10 gateway streams each kind (frames captured from grok.com). */
+const MGW_CHANNELS: Record<Thought['kind'], string> = {
+  header: 'CHANNEL_ASSISTANT_NOTETAKER_HEADER',
+  summary: 'CHANNEL_ASSISTANT_NOTETAKER_SUMMARY',
+  thinking: 'CHANNEL_ASSISTANT_THINKING',
+};
 
 function prologue(ids: TurnIds, message: string): Frame[] {
   return [
@@ -84,13 +100,13 @@ function prologue(ids: TurnIds, message: string): Frame[] {
 
 function epilogue(ids: TurnIds, fullMessage: string): Frame[] {
   return [
-    { line: modelResponseLine({ responseId: ids.responseId, parentResponseId: ids.userResponseId, message: fullMessage }), delayMs: 0 },
-    { line: finalMetadataLine(), delayMs: 0 },
+    { line: modelResponseLine({ responseId: ids.responseId, parentResponseId: ids.userResponseId, message: fullMessage }), delayMs: 0, role: 'final' },
+    { line: finalMetadataLine(), delayMs: 0, role: 'final' },
   ];
 }
 
 const tokenFrames = (tokens: string[], responseId: string, delayMs: number): Frame[] =>
-  tokens.map((t) => ({ line: answerTokenLine(t, responseId), delayMs }));
+  tokens.map((t) => ({ line: answerTokenLine(t, responseId), delayMs, role: 'answer' as const }));
 
 /** The lines of a turn for a scenario; `defaultAnswer` feeds the tokens that precede an in-stream error. */
 export function planTurn(scenario: Scenario, ids: TurnIds, message: string, defaultAnswer: string): Plan {
@@ -105,12 +121,14 @@ export function planTurn(scenario: Scenario, ids: TurnIds, message: string, defa
     }
     case 'reasoning': {
       const delay = scenario.interTokenDelayMs ?? 0;
-      const thoughts = scenario.thinking.map((t, i) => ({
-        line: thinkingLine(t, thinkingTag(t, i), i, ids.responseId),
-        delayMs: delay,
-      }));
+      const thoughts = scenario.thinking.map((raw, i): Frame => {
+        const t = thoughtOf(raw, i);
+        return { line: thinkingLine(t.text, REST_TAGS[t.kind], i, ids.responseId, t.rollout), delayMs: delay, role: 'reasoning', channel: t.channel ?? MGW_CHANNELS[t.kind] };
+      });
       const tokens = tokenFrames(splitTokens(scenario.answer), ids.responseId, delay);
-      return { frames: [...prologue(ids, message), ...thoughts, ...tokens, ...epilogue(ids, scenario.answer)], completesTurn: true };
+      const plan: Plan = { frames: [...prologue(ids, message), ...thoughts, ...tokens, ...epilogue(ids, scenario.answer)], completesTurn: true };
+      if (scenario.lateSteps?.length) plan.lateSteps = scenario.lateSteps;
+      return plan;
     }
     case 'search': {
       const tags = scenario.sources.map((_, i) => citationTag(i)).join('');
@@ -141,7 +159,26 @@ export function planTurn(scenario: Scenario, ids: TurnIds, message: string, defa
   }
 }
 
+/**
+ * What an account's state makes of a planned turn: 'degraded' drops the reasoning, 'truncate'
+ * stops before the closing frames, 'empty' keeps only the envelope of an answer with no text.
+ */
+export function forAccount(plan: Plan, state: AccountState, ids: TurnIds, message: string): Plan {
+  switch (state) {
+    case 'degraded':
+      return { frames: plan.frames.filter((f) => f.role !== 'reasoning'), completesTurn: plan.completesTurn };
+    case 'truncate':
+      return { frames: plan.frames.filter((f) => f.role !== 'final'), completesTurn: false, truncated: true };
+    case 'empty':
+      return { frames: [...prologue(ids, message), ...epilogue(ids, '')], completesTurn: true };
+    default:
+      return plan;
+  }
+}
+
 const isStr = (v: unknown): v is string => typeof v === 'string';
+const isThought = (v: any): boolean =>
+  isStr(v) || (v && isStr(v.text) && ['header', 'summary', 'thinking'].includes(v.kind) && (v.channel === undefined || isStr(v.channel)) && (v.rollout === undefined || isStr(v.rollout)));
 const isOptNum = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
 
 /** Checks a scenario received over the control API; returns an error message or null. */
@@ -151,9 +188,9 @@ export function scenarioError(s: any): string | null {
     case 'plain':
       return isStr(s.answer) && isOptNum(s.chunkSize) && isOptNum(s.interTokenDelayMs) ? null : 'plain: answer string, numeric options';
     case 'reasoning':
-      return isStr(s.answer) && Array.isArray(s.thinking) && s.thinking.every(isStr) && isOptNum(s.interTokenDelayMs)
+      return isStr(s.answer) && Array.isArray(s.thinking) && s.thinking.every(isThought) && isOptNum(s.interTokenDelayMs) && (s.lateSteps === undefined || (Array.isArray(s.lateSteps) && s.lateSteps.every(isStr)))
         ? null
-        : 'reasoning: thinking string[], answer string';
+        : 'reasoning: thinking (string | {text, kind, channel?, rollout?})[], answer string, lateSteps string[]?';
     case 'search':
       return isStr(s.answer) && Array.isArray(s.sources) && s.sources.every((x: any) => x && isStr(x.url))
         ? null

@@ -1,6 +1,13 @@
 /** Public types of the fake grok.com (re-exported by server.ts). */
 
-export type AccountState = 'valid' | 'invalid' | 'antibot' | 'blocked' | 'limited' | 'garbage' | 'drop';
+/**
+ * How grok.com treats an account. Besides refusals: 'drop' destroys the connection mid-answer;
+ * 'truncate' ends the answer cleanly but without its closing frame (REST: no modelResponse /
+ * finalMetadata; mgw: no response.done); 'empty' answers 200 with no answer text; 'degraded' is an
+ * account under risk control, which gets answers without any reasoning (2026-08 observation: a
+ * healthy account gets a notetaker header or reasoning before the answer, a degraded one neither).
+ */
+export type AccountState = 'valid' | 'invalid' | 'antibot' | 'blocked' | 'limited' | 'garbage' | 'drop' | 'truncate' | 'empty' | 'degraded';
 export type Tier = 'basic' | 'super' | 'heavy';
 
 export interface AccountBehavior {
@@ -31,7 +38,18 @@ export interface RecordedRequest {
 
 export type Scenario =
   | { kind: 'plain'; answer: string; chunkSize?: number; interTokenDelayMs?: number }
-  | { kind: 'reasoning'; thinking: string[]; answer: string; interTokenDelayMs?: number }
+  | {
+      kind: 'reasoning';
+      /** Plain strings: the first is the step header, "- " bullets are summaries, the rest thinking. */
+      thinking: (string | Thought)[];
+      answer: string;
+      interTokenDelayMs?: number;
+      /**
+       * mgw only: notetaker step titles grok.com sends after response.done (2026-10 frames, with an
+       * empty response_id), followed by the follow-up suggestions chunk.
+       */
+      lateSteps?: string[];
+    }
   | { kind: 'search'; answer: string; sources: { url: string; title?: string }[] }
   | {
       kind: 'error-in-stream';
@@ -42,6 +60,23 @@ export type Scenario =
   | { kind: 'raw'; lines: string[]; interLineDelayMs?: number };
 
 export type ScriptMatch = string | RegExp | ((prompt: string) => boolean);
+
+/**
+ * One piece of reasoning and where grok.com puts it. REST carries it as a thinking token with
+ * `messageTag` header / summary / analysis (and `rolloutId`, the agent, in heavy mode); mgw as a
+ * text chunk on a channel: the notetaker's header and summary channels, the model's THINKING
+ * channel, or the older REASONING / ANALYSIS names. `channel` may also name any other mgw channel
+ * (an unknown one, to test drift handling); REST then sends it as `analysis`.
+ */
+export interface Thought {
+  text: string;
+  kind: 'header' | 'summary' | 'thinking';
+  channel?: string;
+  rollout?: string;
+}
+
+/** grok.com's video payload generations: since 2026-08-20 text to video only. */
+export type VideoGeneration = '2026-08' | 'legacy';
 
 export interface QuotaView {
   remaining: number;
@@ -82,11 +117,16 @@ export interface FakeGrok {
   waitFor(pred: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   /** Answer of the default plain scenario. Assignable. */
   defaultAnswer: string;
+  /** Which video payloads grok.com accepts (default '2026-08': the image form is refused). Assignable. */
+  videoGeneration: VideoGeneration;
 }
 
 /** Account settings changed by the NSFW enablement calls (spec upstream-media-control.md §4.5). */
 export interface UserSettings {
+  /** Accepted on accounts.x.ai (SetTosAcceptedVersion). */
   tosVersion: number | null;
+  /** Accepted on grok.com (`/rest/auth/set-tos-accepted`, version 5 since 2026-07-18). */
+  productTosVersion: number | null;
   birthDate: string | null;
   nsfw: boolean;
 }

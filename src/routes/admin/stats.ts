@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { settingsHelp } from '../../config/help.js';
 import { errors } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { unknownFrames } from '../../upstream/grok/unknown-frames.js';
 
 /** Usage figures, the recent-request log, and the settings' help texts for the console. */
 export function registerStatsRoutes(app: FastifyInstance, services: Services): void {
@@ -13,7 +14,13 @@ export function registerStatsRoutes(app: FastifyInstance, services: Services): v
       const status = a.status === 'cooling' && (a.coolingUntil === null || a.coolingUntil <= now) ? 'active' : a.status;
       health[status] = (health[status] ?? 0) + 1;
     }
-    return { ...(await services.stats.snapshot(now)), accounts_by_status: health, generated_at: new Date(now).toISOString() };
+    return {
+      ...(await services.stats.snapshot(now)),
+      accounts_by_status: health,
+      // What grok.com sent that this process does not know (frame kinds, channels, cards), by kind:name.
+      upstream_unknown: unknownFrames.snapshot(),
+      generated_at: new Date(now).toISOString(),
+    };
   });
 
   app.get<{ Querystring: { limit?: string } }>('/admin/api/logs', async (req) => {

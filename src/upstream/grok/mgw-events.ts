@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { classifyGatewayError } from './classify.js';
 import { UpstreamError } from '../../errors.js';
+import { unknownFrames } from './unknown-frames.js';
 
 /**
  * The mgw gateway's JSON events (spec/upstream-chat.md §3.2–§3.3): the client frames we send, and
@@ -66,14 +67,56 @@ export interface Translated {
   end: boolean;
 }
 
+/**
+ * What one turn's translation remembers between events: the phase grok.com announced with its
+ * `phase_marker` chunks (2026-10 frames: KIND_THINKING_START, then KIND_RESPONSE_START), so text
+ * on a channel this server does not know is still placed on the right side of the answer.
+ */
+export interface GatewayTurnState {
+  phase: 'none' | 'thinking' | 'response';
+}
+
+export const newGatewayTurnState = (): GatewayTurnState => ({ phase: 'none' });
+
 const rest = (r: Obj) => ({ result: { response: r } });
 const snakeToCamel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Events that carry nothing for the answer but are part of a normal exchange. */
+const QUIET_EVENTS = new Set(['ping', 'pong', 'session.created', 'response.created']);
+/** Chunk keys read below, and those a turn carries without meaning for the answer (layout, follow-up suggestions). */
+const KNOWN_CHUNK_KEYS = new Set(['text', 'tool_usage_card', 'tool_result', 'render_citation', 'phase_marker', 'metadata', 'ui_layout', 'follow_up_suggestions']);
+/**
+ * Channels as names or as the proto enum numbers (RESPONSE=1, THINKING=2, NOTETAKER_HEADER=3,
+ * NOTETAKER_SUMMARY=4, as a published proto of the gateway numbers them).
+ */
+const CHANNEL_NUMBERS: Record<number, string> = {
+  1: 'CHANNEL_ASSISTANT_RESPONSE',
+  2: 'CHANNEL_ASSISTANT_THINKING',
+  3: 'CHANNEL_ASSISTANT_NOTETAKER_HEADER',
+  4: 'CHANNEL_ASSISTANT_NOTETAKER_SUMMARY',
+};
+
+/**
+ * Where a text chunk's channel belongs. Reasoning comes on several channels: the notetaker's
+ * step titles and summaries (whole lines, as REST's `header`/`summary` tags), the model's own
+ * thinking, and the older ANALYSIS/REASONING names. An unknown channel is counted and, inside a
+ * thinking phase, kept as reasoning rather than lost.
+ */
+function channelRole(raw: unknown, st: GatewayTurnState): { role: 'answer' | 'reasoning' | 'drop'; tag?: string } {
+  const channel = typeof raw === 'number' ? (CHANNEL_NUMBERS[raw] ?? `CHANNEL_${raw}`) : typeof raw === 'string' ? raw.toUpperCase() : '';
+  if (!channel || channel === 'CHANNEL_ASSISTANT_RESPONSE') return { role: 'answer' };
+  if (channel === 'CHANNEL_ASSISTANT_NOTETAKER_HEADER') return { role: 'reasoning', tag: 'header' };
+  if (channel === 'CHANNEL_ASSISTANT_NOTETAKER_SUMMARY') return { role: 'reasoning', tag: 'summary' };
+  if (channel.includes('THINKING') || channel.includes('ANALYSIS') || channel.includes('REASONING')) return { role: 'reasoning', tag: 'analysis' };
+  unknownFrames.note('mgw_channel', channel);
+  return st.phase === 'thinking' ? { role: 'reasoning', tag: 'analysis' } : { role: 'drop' };
+}
 
 /**
  * One server event → REST frames. Throws a classified UpstreamError for `error`, a stream error,
  * a `response.done` that did not complete, and `session.ended` before the end.
  */
-export function translateEvent(event: Obj): Translated {
+export function translateEvent(event: Obj, st: GatewayTurnState = newGatewayTurnState()): Translated {
   const frames: unknown[] = [];
   switch (event.type) {
     case 'conversation.attached': {
@@ -82,7 +125,7 @@ export function translateEvent(event: Obj): Translated {
       break;
     }
     case 'response.chunk':
-      chunk(obj(event.chunk) ?? {}, frames);
+      chunk(obj(event.chunk) ?? {}, frames, st);
       break;
     case 'response.output_text.delta':
       if (str(event.delta)) frames.push(rest({ token: event.delta, isThinking: false, messageTag: 'final' }));
@@ -100,6 +143,7 @@ export function translateEvent(event: Obj): Translated {
       const out = obj(event.output) ?? {};
       if (out.stream_error != null) throw classifyGatewayError(out.stream_error);
       if (out.card_attachment != null) frames.push(rest({ cardAttachment: out.card_attachment }));
+      for (const k of Object.keys(out)) if (k !== 'card_attachment') unknownFrames.note('mgw_chunk', `output.${k}`);
       break;
     }
     case 'response.done': {
@@ -110,23 +154,32 @@ export function translateEvent(event: Obj): Translated {
       return { frames, end: true };
     }
     case 'error':
+    case 'response.error':
       throw classifyGatewayError(event.error ?? event);
     case 'session.ended':
       throw new UpstreamError(502, 'upstream_stream_error', 'grok.com ended the gateway session before the answer was complete.', 'retry-other', 'none', undefined, 200);
     default:
-      break; // pongs, acks and events this server does not use
+      if (typeof event.type === 'string' && !QUIET_EVENTS.has(event.type)) unknownFrames.note('mgw_event', event.type);
+      break;
   }
   return { frames, end: false };
 }
 
-/** `response.chunk` payloads: text (by channel), tool cards, tool results, citations. */
-function chunk(c: Obj, frames: unknown[]): void {
+/** `response.chunk` payloads: phase markers, text (by channel), tool cards, tool results, citations. */
+function chunk(c: Obj, frames: unknown[], st: GatewayTurnState): void {
+  for (const k of Object.keys(c)) if (!KNOWN_CHUNK_KEYS.has(k)) unknownFrames.note('mgw_chunk', k);
+  const marker = obj(c.phase_marker);
+  if (marker) {
+    const kind = str(marker.kind) ?? '';
+    if (kind === 'KIND_THINKING_START') st.phase = 'thinking';
+    else if (kind === 'KIND_RESPONSE_START') st.phase = 'response';
+    else unknownFrames.note('mgw_phase', kind || '(none)');
+  }
   const text = obj(c.text);
   if (text && typeof text.text === 'string' && text.text) {
-    const channel = typeof text.channel === 'string' ? text.channel.toUpperCase() : '';
-    if (!channel || channel === 'CHANNEL_ASSISTANT_RESPONSE') frames.push(rest({ token: text.text, isThinking: false, messageTag: 'final' }));
-    else if (channel.includes('ANALYSIS') || channel.includes('REASONING')) frames.push(rest({ token: text.text, isThinking: true }));
-    // other channels (follow-ups, UI hints) are not part of the answer
+    const { role, tag } = channelRole(text.channel, st);
+    if (role === 'answer') frames.push(rest({ token: text.text, isThinking: false, messageTag: 'final' }));
+    else if (role === 'reasoning') frames.push(rest({ token: text.text, isThinking: true, messageTag: tag }));
   }
   const card = obj(c.tool_usage_card);
   if (card) {

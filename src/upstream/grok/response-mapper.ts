@@ -1,6 +1,7 @@
 import type { UpstreamEvent } from '../../core/events.js';
 import { classifyFrameError } from './classify.js';
 import { TagStripper } from './tag-stripper.js';
+import { unknownFrames } from './unknown-frames.js';
 
 /**
  * Maps grok.com REST answer frames to neutral events (spec/upstream-chat.md §4.2, §4.4, §4.5;
@@ -17,6 +18,12 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v 
 
 /** Reasoning tags whose tokens are whole lines (a step header or a summary bullet). */
 const LINE_TAGS = new Set(['header', 'summary']);
+/** `messageTag` values this mapper knows; others are counted as protocol drift (unknown-frames.ts). */
+const KNOWN_TAGS = new Set(['final', 'header', 'summary', 'analysis', 'tool_usage_card', 'raw_function_result']);
+/** Card types of `cardAttachment` payloads; a searched image carries `image` and no type. */
+const KNOWN_CARD_TYPES = new Set(['citation_card', 'generated_image_card', 'citation']);
+/** The reasoning of a single-agent turn; multi-agent turns (heavy) name each agent's rollout. */
+const MAIN_ROLLOUT = 'Grok';
 /** Tool name keyword → emoji for the one-line tool notes in the reasoning. */
 const TOOL_EMOJI: [RegExp, string][] = [
   [/image/i, '🖼️'],
@@ -27,9 +34,21 @@ const TOOL_EMOJI: [RegExp, string][] = [
 ];
 
 export class ResponseMapper {
-  /** True once text or reasoning has been produced (what ends priming; ids and sources do not). */
+  /** True once text or reasoning has been produced (ids and sources do not count). */
   hasContent = false;
-  private textSeen = false;
+  /** True once answer text has been produced. */
+  textSeen = false;
+  /** True once reasoning (any channel, tool notes included) has been produced. */
+  reasoningSeen = false;
+  /**
+   * True once the turn's closing frame arrived: the assembled `modelResponse`, `finalMetadata` or
+   * `isSoftStop` (REST). A REST body that ends without one was cut off.
+   */
+  sawFinal = false;
+  /** The agent whose reasoning came last (heavy mode streams several, named by `rolloutId`). */
+  private rollout = MAIN_ROLLOUT;
+  /** The last whole reasoning line, so a repeated step header is shown once. */
+  private lastLine = '';
   private reasoningOpenLine = false;
   private out: UpstreamEvent[] = [];
   private readonly text = new TagStripper((tag, head, adjacent) => this.renderTag(tag, head, adjacent));
@@ -54,11 +73,17 @@ export class ResponseMapper {
     if (!isObj(frame)) return false;
     if (frame.error != null) throw classifyFrameError(frame.error);
     const result = frame.result;
-    if (!isObj(result)) return false;
+    if (!isObj(result)) {
+      unknownFrames.note('rest_frame', Object.keys(frame).sort().join(',') || '(empty)');
+      return false;
+    }
     this.out = out;
     if (isObj(result.conversation)) this.meta(str(result.conversation.conversationId), undefined, undefined);
     const r = result.response;
-    if (!isObj(r)) return false;
+    if (!isObj(r)) {
+      if (!isObj(result.conversation)) unknownFrames.note('rest_frame', `result.${Object.keys(result).sort().join(',') || '(empty)'}`);
+      return false;
+    }
     if (r.error != null && r.error !== false) throw classifyFrameError(r.error);
     const mr = isObj(r.modelResponse) ? r.modelResponse : undefined;
     if (mr && Array.isArray(mr.streamErrors) && mr.streamErrors.length) throw classifyFrameError(mr.streamErrors);
@@ -79,8 +104,9 @@ export class ResponseMapper {
     }
 
     const tag = r.messageTag;
+    if (typeof tag === 'string' && tag && !KNOWN_TAGS.has(tag)) unknownFrames.note('rest_tag', tag);
     if (tag === 'tool_usage_card') this.toolCard(r);
-    else if (typeof r.token === 'string' && r.token && tag !== 'raw_function_result') this.token(r.token, r.isThinking === true, tag);
+    else if (typeof r.token === 'string' && r.token && tag !== 'raw_function_result') this.token(r.token, r.isThinking === true, tag, str(r.rolloutId));
 
     // The assembled answer fills in when the tokens carried none (§4.3 A).
     if (mr && !this.textSeen) {
@@ -90,7 +116,10 @@ export class ResponseMapper {
         this.emitText(once.push(message) + once.end());
       }
     }
-    return r.isSoftStop === true || nonEmpty(r.finalMetadata);
+    if (mr) this.sawFinal = true;
+    const ends = r.isSoftStop === true || nonEmpty(r.finalMetadata);
+    if (ends) this.sawFinal = true;
+    return ends;
   }
 
   /** End of the turn: releases text held back while deciding on a tag. */
@@ -101,10 +130,21 @@ export class ResponseMapper {
     if (rest) this.emitReasoning(rest, false);
   }
 
-  private token(token: string, isThinking: boolean, tag: unknown): void {
+  private token(token: string, isThinking: boolean, tag: unknown, rollout: string | undefined): void {
     if (isThinking) {
+      if (rollout && rollout !== this.rollout) {
+        // Another agent takes over (multi-agent heavy mode): say whose thoughts follow, as P2 does.
+        this.rollout = rollout;
+        this.emitReasoning(`[${rollout}]`, true);
+      }
+      const asLine = typeof tag === 'string' && LINE_TAGS.has(tag);
+      if (asLine) {
+        // A step header repeated back to back (grok.com resends notetaker state) is shown once.
+        if (token === this.lastLine) return;
+        this.lastLine = token;
+      }
       const t = this.thinking.push(token);
-      if (t) this.emitReasoning(t, typeof tag === 'string' && LINE_TAGS.has(tag));
+      if (t) this.emitReasoning(t, asLine);
     } else if (tag === undefined || tag === null || tag === '' || tag === 'final') {
       this.emitText(this.text.push(token));
     }
@@ -126,6 +166,7 @@ export class ResponseMapper {
     }
     this.reasoningOpenLine = !text.endsWith('\n');
     this.hasContent = true;
+    this.reasoningSeen = true;
     this.out.push({ type: 'reasoning', text });
   }
 
@@ -175,6 +216,8 @@ export class ResponseMapper {
       }
     }
     if (!isObj(data)) return;
+    const type = str(data.cardType);
+    if (type && !KNOWN_CARD_TYPES.has(type)) unknownFrames.note('card', type);
     const id = str(data.id);
     const url = str(data.url);
     if (id && url) this.cards.set(id, url);
