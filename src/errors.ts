@@ -1,4 +1,4 @@
-import type { AccountEffect } from './store/types.js';
+import type { AccountEffect, AnswerQuality } from './store/types.js';
 
 /** The OpenAI error envelope's `type` values this server uses. */
 export type ErrorType =
@@ -60,6 +60,8 @@ export class UpstreamError extends AppError {
     readonly retryAfterMs?: number,
     /** HTTP status the upstream answered with (0 for network errors, 200 for in-band errors). */
     readonly upstreamStatus = 0,
+    /** Set when grok.com answered 200 but the answer was degraded (counted on the account). */
+    readonly quality?: AnswerQuality,
   ) {
     super(status, upstreamErrorType(status), code, message);
     this.name = 'UpstreamError';

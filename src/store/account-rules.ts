@@ -4,7 +4,7 @@
  * no clock of their own, so the Redis store's Lua scripts can mirror them line by line.
  */
 import { TIER_RANK, type Tier } from '../core/models.js';
-import type { Account, LeaseRequest, ModeQuota } from './types.js';
+import { ANSWER_QUALITIES, type Account, type LeaseRequest, type ModeQuota } from './types.js';
 
 /** What `max_quota` assumes for a mode whose quota was never synced: plenty, so fresh accounts get used. */
 export const UNKNOWN_QUOTA = Number.MAX_SAFE_INTEGER;
@@ -26,6 +26,7 @@ export function newAccount(id: string, token: string, tier: Tier, tags: string[]
     consecutiveFailures: 0,
     lastUsedAt: null,
     lastError: null,
+    degraded: {},
     createdAt: now,
   };
 }
@@ -140,4 +141,15 @@ export function findCandidates(accounts: Iterable<Account>, req: LeaseRequest, n
     if (wait > 0 && wait < soonest) soonest = wait;
   }
   return { ok: false, reason: 'none_available', retryAfterMs: soonest === Infinity ? null : soonest };
+}
+
+/** The per-kind counts of degraded answers; files written before they existed have none. */
+export function degradedCounts(v: unknown): Account['degraded'] {
+  const out: Account['degraded'] = {};
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const k of ANSWER_QUALITIES) {
+    const n = (v as Record<string, unknown>)[k];
+    if (typeof n === 'number' && Number.isFinite(n) && n > 0) out[k] = n;
+  }
+  return out;
 }

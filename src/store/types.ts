@@ -28,8 +28,17 @@ export interface Account {
   consecutiveFailures: number;
   lastUsedAt: number | null;
   lastError: string | null;
+  /**
+   * Answers from this account that were retried elsewhere because they were degraded, by kind:
+   * cut off before their final frame, empty, or without the reasoning the mode always streams.
+   */
+  degraded: Partial<Record<AnswerQuality, number>>;
   createdAt: number;
 }
+
+/** Why an answer grok.com sent with 200 was not good enough to pass on (see upstream/grok/turn-quality.ts). */
+export type AnswerQuality = 'incomplete' | 'empty' | 'no_reasoning';
+export const ANSWER_QUALITIES: readonly AnswerQuality[] = ['incomplete', 'empty', 'no_reasoning'];
 
 export type SelectionStrategy = 'max_quota' | 'round_robin' | 'random' | 'least_recently_used';
 
@@ -70,7 +79,7 @@ export type Outcome =
   | { kind: 'success' }
   /** The client went away: release the slot, count nothing against the account. */
   | { kind: 'aborted' }
-  | { kind: 'failure'; effect: AccountEffect; retryAfterMs?: number; message: string };
+  | { kind: 'failure'; effect: AccountEffect; retryAfterMs?: number; message: string; quality?: AnswerQuality };
 
 export interface PoolPolicy {
   /** Consecutive failures (effect `none`/`cooldown`) after which an account is disabled; 0 = never. */
@@ -98,7 +107,7 @@ export interface AccountPatch {
  * can share one store. A method that resolves has made its change durable.
  */
 export interface Store {
-  readonly kind: 'local' | 'redis';
+  readonly kind: 'local' | 'redis' | 'pgsql' | 'mysql';
   init(): Promise<void>;
   /** Flushes pending state and releases resources. */
   close(): Promise<void>;

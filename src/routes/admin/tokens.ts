@@ -44,6 +44,8 @@ function view(a: Account, now: number) {
     in_flight: a.inFlight,
     use_count: a.useCount,
     fail_count: a.failCount,
+    // Answers retried elsewhere because they came cut off, empty or without the mode's reasoning.
+    degraded: { incomplete: a.degraded.incomplete ?? 0, empty: a.degraded.empty ?? 0, no_reasoning: a.degraded.no_reasoning ?? 0 },
     last_used_at: iso(a.lastUsedAt),
     last_error: a.lastError,
     created_at: iso(a.createdAt),

@@ -4,6 +4,7 @@
  * start-up with a clear message instead of silently losing accounts.
  */
 import { readFile } from 'node:fs/promises';
+import { degradedCounts } from '../account-rules.js';
 import type { Account } from '../types.js';
 
 export const STATE_FILE_NAME = 'store.json';
@@ -101,6 +102,7 @@ function toAccount(raw: unknown): Account | null {
     consecutiveFailures: num(a.consecutiveFailures),
     lastUsedAt: numOrNull(a.lastUsedAt),
     lastError: typeof a.lastError === 'string' ? a.lastError : null,
+    degraded: degradedCounts(a.degraded),
     createdAt: num(a.createdAt),
   };
 }

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Tier } from '../../core/models.js';
 import { accountIdFor, normalizeToken } from '../../lib/account-id.js';
-import { newAccount, normalizeTags } from '../account-rules.js';
+import { degradedCounts, newAccount, normalizeTags } from '../account-rules.js';
 import { MAX_ERROR_LENGTH } from '../report-rules.js';
 import type { Account, AccountPatch, ImportItem, LeaseRequest, LeaseResult, ModeQuota, Outcome, PoolPolicy, Store } from '../types.js';
 import { connectOrThrow, createRedis, isConnectionError, redisLabel, storeUnavailable } from './connection.js';
@@ -49,6 +49,7 @@ export function decodeAccount(json: string): Account {
   const a = JSON.parse(json) as Account;
   if (!Array.isArray(a.tags)) a.tags = [];
   if (!a.quotas || Array.isArray(a.quotas)) a.quotas = {};
+  a.degraded = degradedCounts(a.degraded);
   return a;
 }
 

@@ -187,6 +187,10 @@ local function applyOutcome(a, lease, outcome, policy, now)
   end
   a.failCount = a.failCount + 1
   a.lastError = outcome.message
+  if type(outcome.quality) == 'string' then
+    if type(a.degraded) ~= 'table' then a.degraded = {} end
+    a.degraded[outcome.quality] = (tonumber(a.degraded[outcome.quality]) or 0) + 1
+  end
   local function managed() return a.status == 'active' or a.status == 'cooling' end
   local effect = outcome.effect
   local retryAfter = outcome.retryAfterMs
