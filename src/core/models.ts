@@ -9,7 +9,10 @@ export interface ModelSpec {
   modes: string[];
   /** Minimum account tier able to serve it. */
   tier: Tier;
-  /** The mode produces reasoning the client may see. */
+  /**
+   * The mode always reasons before it answers (expert, heavy). Not whether the client sees
+   * reasoning (that is the request's choice); only the quality guard (`retry.require_reasoning`) uses it.
+   */
   thinking: boolean;
   /** Quota units one request consumes in its mode. */
   cost: number;
@@ -17,6 +20,12 @@ export interface ModelSpec {
   created: number;
   /** When non-empty, only accounts carrying one of these tags serve the model. */
   tags?: string[];
+  /** Set when this id is another name of a catalogue model: that model's id. */
+  aliasOf?: string;
+  /** Image models: generate through the imagine WebSocket (`ws`) or the chat endpoint (`chat`). */
+  imagePath?: 'ws' | 'chat';
+  /** Image models: imagine's "pro" quality. */
+  pro?: boolean;
 }
 
 export const TIER_RANK: Record<Tier, number> = { basic: 0, super: 1, heavy: 2 };

@@ -5,7 +5,17 @@ import { errors } from '../../errors.js';
 import { clientKeyOf } from '../../http/auth.js';
 import type { Services } from '../../services.js';
 
-const toModel = (m: ModelSpec) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
+/**
+ * The OpenAI model object, plus `alias_of` on another name of a catalogue model and `aliases` on a
+ * model that has some (OpenAI's own list has no such field; SDKs keep unknown fields).
+ */
+function toModel(m: ModelSpec, aliases: ReadonlyMap<string, string[]>) {
+  const out: Record<string, unknown> = { id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy };
+  if (m.aliasOf) out.alias_of = m.aliasOf;
+  const names = aliases.get(m.id);
+  if (names?.length) out.aliases = names;
+  return out;
+}
 
 /**
  * GET /models and /models/{id}: the catalogue from config, in the OpenAI list/object shape. A
@@ -18,11 +28,22 @@ export function registerModelRoutes(app: FastifyInstance, services: Services): v
     const all = [...catalogue(services.config()).values()];
     return allowed ? all.filter((m) => allowed.includes(m.id)) : all;
   };
-  app.get('/models', async (req) => ({ object: 'list', data: visible(req).map(toModel) }));
+  /** Alias ids by the model they name, among the models the caller may see. */
+  const aliasesOf = (models: ModelSpec[]) => {
+    const out = new Map<string, string[]>();
+    for (const m of models) if (m.aliasOf) out.set(m.aliasOf, [...(out.get(m.aliasOf) ?? []), m.id]);
+    return out;
+  };
+  app.get('/models', async (req) => {
+    const models = visible(req);
+    const aliases = aliasesOf(models);
+    return { object: 'list', data: models.map((m) => toModel(m, aliases)) };
+  });
   app.get<{ Params: { id: string } }>('/models/*', async (req) => {
     const id = (req.params as Record<string, string>)['*'] ?? '';
-    const m = visible(req).find((spec) => spec.id === id);
+    const models = visible(req);
+    const m = models.find((spec) => spec.id === id);
     if (!m) throw errors.modelNotFound(id);
-    return toModel(m);
+    return toModel(m, aliasesOf(models));
   });
 }
