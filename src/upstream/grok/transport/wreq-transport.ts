@@ -1,4 +1,4 @@
-import { createTransport, fetch as wreqFetch, websocket as wreqWebsocket, type Transport, type WebSocket as WreqSocket } from 'wreq-js';
+import { createSession, createTransport, fetch as wreqFetch, type Session, type Transport, type WebSocket as WreqSocket } from 'wreq-js';
 import type { Config } from '../../../config/schema.js';
 import { readBounded } from '../../http-client.js';
 import { browserIdentity, identityOf, newestChromeProfile, profileForUserAgent } from './chrome-identity.js';
@@ -81,6 +81,7 @@ export class WreqTransport implements GrokTransport {
     const { lane, proxyUrl } = this.relay.open(o.account);
     const { headers, profile, os } = this.prepare(o.headers, lane.egress, o.account);
     let ws: WreqSocket | undefined;
+    let session: Session | undefined;
     let state: 'connecting' | 'open' | 'closed' = 'connecting';
     const relay = this.relay;
     const finish = (code: number) => {
@@ -88,6 +89,7 @@ export class WreqTransport implements GrokTransport {
       state = 'closed';
       clearTimeout(handshake);
       relay.kill(lane);
+      void session?.close().catch(() => {});
       h.onClose(code);
     };
     const handshake = setTimeout(() => {
@@ -95,14 +97,20 @@ export class WreqTransport implements GrokTransport {
       h.onError(Object.assign(new Error(`WebSocket handshake not finished within ${o.handshakeTimeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
       finish(1006);
     }, o.handshakeTimeoutMs);
-    wreqWebsocket(url, {
-      browser: profile as never,
-      os: os as never,
-      headers: chromeUpgradeOrder(headers),
-      proxy: proxyUrl,
-      maxFrameSize: o.maxPayload,
-      maxMessageSize: o.maxPayload,
-    }).then(
+    // A session of its own per socket, not wreq's standalone `websocket()`: in wreq-js 3.1.0 that
+    // one verifies against its bundled roots only, so grok.ca_file (SSL_CERT_FILE) never reached
+    // the sockets (measured: CERTIFICATE_VERIFY_FAILED where a session's socket connects, with the
+    // same ClientHello and upgrade headers).
+    const connect = async (): Promise<WreqSocket> => {
+      const s = await createSession({ browser: profile as never, os: os as never, proxy: proxyUrl });
+      session = s;
+      if (state === 'closed') {
+        void s.close().catch(() => {});
+        throw new Error('closed before the handshake');
+      }
+      return s.websocket(url, { headers: chromeUpgradeOrder(headers), maxFrameSize: o.maxPayload, maxMessageSize: o.maxPayload });
+    };
+    connect().then(
       (socket) => {
         ws = socket;
         if (state === 'closed') return safeClose(socket);
@@ -280,7 +288,10 @@ export class WreqTransport implements GrokTransport {
       headers['sec-ch-ua-mobile'] = id.secChUaMobile;
       headers['sec-ch-ua-platform'] = id.secChUaPlatform;
     }
-    if (headers['accept-encoding'] !== undefined) headers['accept-encoding'] = CHROME_ACCEPT_ENCODING;
+    // Always, not only when the caller set one: wreq appends its own accept-encoding after every
+    // other header when the list has none (measured on the session lookup: after priority), and
+    // Chrome sends one on every request, before accept-language.
+    headers['accept-encoding'] = CHROME_ACCEPT_ENCODING;
     const cookie = withCloudflareCookies(headers.cookie, egress);
     if (cookie !== undefined) headers.cookie = cookie;
     return { headers, profile: id.profile, os: id.os };
