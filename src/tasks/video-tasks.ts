@@ -9,6 +9,7 @@ import type { MediaCache } from '../media/cache.js';
 import type { AccountPool } from '../pool/pool.js';
 import type { TaskStatus, TaskStore, VideoTask, VideoTaskParams } from '../store/tasks.js';
 import { downloadAsset } from '../upstream/grok/assets.js';
+import { mediaErrors } from '../upstream/grok/media-errors.js';
 import { generateVideo } from '../upstream/grok/video/client.js';
 import { loadImageRef, normaliseImageRef } from './image-input.js';
 
@@ -79,6 +80,8 @@ export class VideoTaskService {
     const model = catalogue(this.d.config()).get(params.model);
     if (!model) throw errors.modelNotFound(params.model);
     if (model.kind !== 'video') throw errors.invalidValue('model', `The model \`${params.model}\` is not a video model; use a model of kind "video" such as grok-imagine-1.0-video.`);
+    // Refused now, not as a failed task later: grok.com's current generation has no image to video.
+    if (params.imageUrl && this.d.config().video.generation !== 'legacy') throw mediaErrors.imageToVideoUnavailable();
     const imageUrl = params.imageUrl ? await normaliseImageRef(this.d.cache, params.imageUrl) : null;
     const now = Date.now();
     const task: VideoTask = {

@@ -4,7 +4,7 @@ import { sendJson, type ParsedBody } from './http.js';
 import { ERROR_BODIES } from './ndjson.js';
 import type { Recorder } from './recorder.js';
 import type { ScriptBook } from './scenarios.js';
-import type { RecordedRequest, UploadRecord } from './types.js';
+import type { RecordedRequest, UploadRecord, VideoGeneration } from './types.js';
 
 /** Everything the handlers share. */
 export interface FakeState {
@@ -15,6 +15,7 @@ export interface FakeState {
   counters: { turn: number; file: number };
   requireStatsig: boolean;
   defaultAnswer: string;
+  videoGeneration: VideoGeneration;
 }
 
 /** One request/response pair being served. */

@@ -7,8 +7,9 @@ import { makeMp4 } from './media-fixtures.js';
 
 /**
  * Video generation on `conversations/new` (spec/upstream-media-control.md §2.7, G shape):
- * `mediaGenInput.textToVideo` (current) or `videoGenModelConfig` + `imageReferences` (image to
- * video). Streams `streamingVideoGenerationResponse` frames with rising progress, then the final
+ * `mediaGenInput.textToVideo` (current) or, only while the fake plays a grok.com from before
+ * 2026-08-20 (`videoGeneration = 'legacy'`), `videoGenModelConfig` with a media post as parent
+ * (+ `imageReferences` for image to video). Today's grok.com refuses that form with a 400. Streams `streamingVideoGenerationResponse` frames with rising progress, then the final
  * `videoUrl` of a real MP4 stored as an asset of the account. Variants by prompt marker:
  * `[moderated]` ends moderated without a URL, `[slow]` takes ~12 s (for cancellation tests),
  * `[fail]` sends an in-band error frame. A client that stops a generation closes the stream, which
@@ -16,6 +17,9 @@ import { makeMp4 } from './media-fixtures.js';
  */
 
 const line = (response: Record<string, unknown>) => JSON.stringify({ result: { response } }) + '\n';
+
+/** Today's answer to the older video payloads (the web client makes videos from text only). */
+export const VIDEO_FORM_REFUSED = JSON.stringify({ error: { code: 3, message: 'videoGenModelConfig is not supported; use mediaGenInput.textToVideo', details: [] } });
 
 export function isVideoPayload(body: Record<string, any>): boolean {
   return Boolean(body.mediaGenInput?.textToVideo) || body.modelName === 'imagine-video-gen';
@@ -28,11 +32,13 @@ export async function handleVideo(state: FakeState, ex: Exchange): Promise<void>
   const t2v = body.mediaGenInput?.textToVideo;
   const cfg = body.responseMetadata?.modelConfigOverride?.modelMap?.videoGenModelConfig;
   const prompt: string = t2v?.prompt ?? String(body.message ?? '').replace(/\s*--mode=\S+$/, '');
+  if (!t2v && cfg && state.videoGeneration !== 'legacy') return sendJson(ex.res, 400, VIDEO_FORM_REFUSED);
   // The shapes a client must send (checked like grok.com rejects an outdated client).
   const valid = t2v
     ? typeof t2v.prompt === 'string' && typeof t2v.aspectRatio === 'string' && typeof t2v.duration === 'number' && /^(480p|720p)$/.test(t2v.resolutionName)
-    : cfg && Array.isArray(cfg.imageReferences) && cfg.imageReferences.length > 0 && typeof cfg.parentPostId === 'string';
+    : cfg && typeof cfg.parentPostId === 'string' && cfg.parentPostId !== '' && (cfg.imageReferences === undefined || (Array.isArray(cfg.imageReferences) && cfg.imageReferences.length > 0));
   if (!valid) return sendJson(ex.res, 400, ERROR_BODIES.badClient);
+  state.accounts.consumeImagine(acct.token, (t2v?.resolutionName ?? cfg?.resolutionName) === '720p' ? 'video720p' : 'video');
 
   const n = ++state.counters.turn;
   const videoId = `video_${n}`;

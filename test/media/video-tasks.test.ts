@@ -105,19 +105,54 @@ describe('video tasks', () => {
     expect((await fetch(`${stack.url}/v1/video/tasks`)).status).toBe(401);
   });
 
-  it('turns an uploaded image into a video (upload v2 + media post + imageReferences)', async () => {
+  it('image to video: refused at once in the 2026-08 generation; in the legacy one sent as upload v2 + media post + imageReferences, and a clear failure when grok.com refuses that form', async () => {
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(makePng(16, 16, [200, 10, 10]))], { type: 'image/png' }), 'ref.png');
     const up = await fetch(`${stack.url}/v1/video/upload`, { method: 'POST', headers: auth, body: form });
     const uploaded = await up.json();
     expect(uploaded).toMatchObject({ file_id: expect.any(String), file_uri: expect.any(String), image_url: expect.stringContaining('/v1/files/image/') });
-    const id = await create({ prompt: 'make it move', image_url: uploaded.image_url });
-    const events = await followTask(stack.url, id, isTerminal);
-    expect(events.at(-1).type).toBe('completed');
-    const sent = stack.fake.requests.filter((r) => r.body?.responseMetadata?.modelConfigOverride?.modelMap?.videoGenModelConfig).at(-1)!;
-    const cfg = sent.body.responseMetadata.modelConfigOverride.modelMap.videoGenModelConfig;
-    expect(cfg.imageReferences[0]).toMatch(/\/users\/.+\/content$/);
-    expect(stack.fake.requests.some((r) => r.path === '/http/upload-file-v2/direct')).toBe(true);
+
+    // Today's generation has no image to video: a 400 that says so, and nothing reaches grok.com.
+    const before = stack.fake.requests.length;
+    const refused = await post(`${stack.url}/v1/video/tasks`, { model: 'grok-imagine-1.0-video', prompt: 'make it move', image_url: uploaded.image_url });
+    expect(refused.status).toBe(400);
+    const err = await refused.json();
+    expectValid('ErrorResponse', err);
+    expect(err.error.code).toBe('image_to_video_unsupported');
+    expect(err.error.message).toMatch(/text only since 2026-08-20.*video\.generation = "legacy"/);
+    expect(stack.fake.requests.length).toBe(before);
+
+    expect((await stack.admin('PUT', '/admin/api/settings', { video: { generation: 'legacy' } })).status).toBe(200);
+    try {
+      // A grok.com that still takes the older form (before 2026-08-20).
+      stack.fake.videoGeneration = 'legacy';
+      const id = await create({ prompt: 'make it move', image_url: uploaded.image_url });
+      const events = await followTask(stack.url, id, isTerminal);
+      expect(events.at(-1).type).toBe('completed');
+      const sent = stack.fake.requests.filter((r) => r.body?.responseMetadata?.modelConfigOverride?.modelMap?.videoGenModelConfig).at(-1)!;
+      const cfg = sent.body.responseMetadata.modelConfigOverride.modelMap.videoGenModelConfig;
+      expect(cfg.imageReferences[0]).toMatch(/\/users\/.+\/content$/);
+      expect(stack.fake.requests.some((r) => r.path === '/http/upload-file-v2/direct')).toBe(true);
+
+      // Legacy text to video: a video media post is the parent, no references.
+      const textId = await create({ prompt: 'legacy text video' });
+      expect((await followTask(stack.url, textId, isTerminal)).at(-1).type).toBe('completed');
+      const textSent = stack.fake.requests.filter((r) => String(r.body?.message).startsWith('legacy text video --mode=')).at(-1)!;
+      const textCfg = textSent.body.responseMetadata.modelConfigOverride.modelMap.videoGenModelConfig;
+      expect(textCfg.parentPostId).toMatch(/^post-/);
+      expect(textCfg.imageReferences).toBeUndefined();
+      expect(stack.fake.requests.some((r) => r.path === '/rest/media/post/create' && r.body?.mediaType === 'MEDIA_POST_TYPE_VIDEO' && r.body?.prompt === 'legacy text video')).toBe(true);
+
+      // Today's grok.com refuses the image form: the task fails and says why, on the first account tried.
+      stack.fake.videoGeneration = '2026-08';
+      const turnedDown = await create({ prompt: 'make it move again', image_url: uploaded.image_url });
+      const last = (await followTask(stack.url, turnedDown, isTerminal)).at(-1);
+      expect(last).toMatchObject({ type: 'failed', status: 'failed' });
+      expect(last.message).toMatch(/grok\.com refused to make a video from an image .*text only now/);
+    } finally {
+      stack.fake.videoGeneration = '2026-08';
+      await stack.admin('PUT', '/admin/api/settings', { video: { generation: '2026-08' } });
+    }
 
     const text = new FormData();
     text.append('file', new Blob(['hello, not an image'], { type: 'image/png' }), 'fake.png');

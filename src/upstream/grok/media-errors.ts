@@ -16,6 +16,18 @@ export const mediaErrors = {
     /rate_limit/i.test(code) || /rate limit/i.test(msg)
       ? new UpstreamError(429, 'upstream_rate_limited', `grok.com rate-limited image generation for the account (upstream said: ${msg.slice(0, 200)}).`, 'retry-other', 'cooldown', 200)
       : new UpstreamError(502, 'upstream_stream_error', `grok.com reported an image generation error (upstream said: ${code}: ${msg.slice(0, 200)}).`, 'retry-other', 'none', 200),
+  /** Image to video while `video.generation` is "2026-08": grok.com's web client has none. */
+  imageToVideoUnavailable: () =>
+    new UpstreamError(
+      400,
+      'image_to_video_unsupported',
+      'grok.com makes videos from text only since 2026-08-20 (video.generation = "2026-08"); send the request without an image, or set video.generation = "legacy" to try the older image-to-video form.',
+      'fail',
+      'none',
+    ),
+  /** grok.com refused the legacy image-to-video form: not the account's fault, so no retry elsewhere. */
+  imageToVideoRefused: (said: string) =>
+    new UpstreamError(400, 'image_to_video_unsupported', `grok.com refused to make a video from an image${said}; it makes videos from text only now. Send the request without an image.`, 'fail', 'none', undefined, 400),
   /** The upload was refused (`terminalError`). */
   uploadRejected: () => new UpstreamError(400, 'invalid_image', 'grok.com rejected the uploaded image. Send a PNG, JPEG or WebP image.', 'fail', 'none', 200),
 };

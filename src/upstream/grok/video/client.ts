@@ -7,7 +7,8 @@ import { parseFrames } from '../frames.js';
 import { buildGrokHeaders } from '../headers.js';
 import { mediaErrors } from '../media-errors.js';
 import { createMediaPost, uploadV2 } from '../media-upload.js';
-import { imagePostPayload, imageToVideoPayload, readVideoFrame, textToVideoPayload, type VideoRequest } from './payload.js';
+import type { UpstreamError } from '../../../errors.js';
+import { imagePostPayload, imageToVideoPayload, legacyTextToVideoPayload, readVideoFrame, textToVideoPayload, videoPostPayload, type VideoRequest } from './payload.js';
 
 export interface VideoResult {
   /** Asset path or URL of the MP4. */
@@ -22,9 +23,11 @@ export interface VideoImageInput {
 }
 
 /**
- * One video generation on one account: (for image to video: upload v2 → media post) →
- * `conversations/new` → progress frames → the final URL. `onProgress` gets every rise.
- * Failures are classified (`UpstreamError`), moderation fails without retry.
+ * One video generation on one account, in the payload generation `video.generation` names:
+ * "2026-08" sends `textToVideo` (and refuses an image at once); "legacy" creates a media post
+ * (image: upload v2 first) and sends `videoGenModelConfig` under it. Then `conversations/new` →
+ * progress frames → the final URL. `onProgress` gets every rise. Failures are classified
+ * (`UpstreamError`); moderation and a refused image form fail without retry.
  */
 export async function generateVideo(
   config: Config,
@@ -37,7 +40,12 @@ export async function generateVideo(
 ): Promise<VideoResult> {
   let payload: Record<string, unknown>;
   let referer = `${new URL(config.grok.base_url).origin}/imagine`;
-  if (image) {
+  const legacy = config.video.generation === 'legacy';
+  if (image && !legacy) throw mediaErrors.imageToVideoUnavailable();
+  if (!image && legacy) {
+    const postId = await createMediaPost(config, http, token, videoPostPayload(req.prompt), signal);
+    payload = legacyTextToVideoPayload(req, postId);
+  } else if (image) {
     const up = await uploadV2(config, http, token, image, signal);
     const ref = assetUrl(config, up.fileUri || `users/-/${up.fileId}/content`);
     const postId = await createMediaPost(config, http, token, imagePostPayload(ref), signal);
@@ -81,6 +89,17 @@ export async function generateVideo(
   } catch (e) {
     (body as { destroy?: () => void } | null)?.destroy?.();
     if (signal.aborted) throw upstreamErrors.aborted();
-    throw classifyNetwork(e);
+    const err = classifyNetwork(e);
+    throw image && refusedForm(err) ? mediaErrors.imageToVideoRefused(saidOf(err)) : err;
   }
+}
+
+/** A 4xx that is about the request, not the account: how grok.com turns down a payload it no longer takes. */
+function refusedForm(e: UpstreamError): boolean {
+  return e.upstreamStatus >= 400 && e.upstreamStatus < 500 && e.upstreamStatus !== 429 && e.effect === 'none' && e.code !== 'upstream_anti_bot' && e.code !== 'content_policy_violation';
+}
+
+function saidOf(e: UpstreamError): string {
+  const m = /\(upstream said: [^)]*\)/.exec(e.message);
+  return m ? ` ${m[0]}` : ` (HTTP ${e.upstreamStatus})`;
 }

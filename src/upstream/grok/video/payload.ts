@@ -1,6 +1,8 @@
 /**
  * Video payloads for `conversations/new` (spec/upstream-media-control.md §2.7). Only this module
- * knows their shape, so a protocol drift is a one-file change.
+ * knows their shape, so a protocol drift is a one-file change. Two generations (`video.generation`):
+ * "2026-08", `mediaGenInput.textToVideo`, text only (grok.com's web client dropped image to video
+ * on 2026-08-20); "legacy", `videoGenModelConfig` under a media post, for text and images.
  */
 
 export interface VideoRequest {
@@ -70,6 +72,27 @@ export function imageToVideoPayload(r: VideoRequest, parentPostId: string, image
 /** Media post for an image-to-video parent. */
 export function imagePostPayload(mediaUrl: string): Record<string, unknown> {
   return { mediaType: 'MEDIA_POST_TYPE_IMAGE', mediaUrl };
+}
+
+/** Media post a legacy text-to-video generation hangs under (P3). */
+export function videoPostPayload(prompt: string): Record<string, unknown> {
+  return { mediaType: 'MEDIA_POST_TYPE_VIDEO', prompt };
+}
+
+/** Text to video in the legacy generation (P3): the video post is the parent, no references. */
+export function legacyTextToVideoPayload(r: VideoRequest, parentPostId: string): Record<string, unknown> {
+  return {
+    temporary: true,
+    modelName: 'imagine-video-gen',
+    message: `${r.prompt} ${presetFlag(r.preset)}`,
+    enableSideBySide: true,
+    responseMetadata: {
+      experiments: [],
+      modelConfigOverride: {
+        modelMap: { videoGenModelConfig: { parentPostId, aspectRatio: r.aspectRatio, videoLength: r.duration, resolutionName: r.resolution, isVideoEdit: false } },
+      },
+    },
+  };
 }
 
 export interface VideoFrame {
