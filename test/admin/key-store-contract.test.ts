@@ -6,7 +6,10 @@ import type { KeyStore, NewClientKey } from '../../src/store/keys.js';
 import { LocalKeyStore } from '../../src/store/local/local-key-store.js';
 import { RedisKeyStore } from '../../src/store/redis/redis-key-store.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
+import { SqlKeyStore } from '../../src/store/sql/sql-key-store.js';
+import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
+import { assertDatabaseUp, DIALECTS, dropTables, openTestStore, uniqueTablePrefix } from '../sql/helpers.js';
 
 let n = 0;
 const newKey = (over: Partial<NewClientKey> = {}): NewClientKey => ({
@@ -84,3 +87,21 @@ contract('redis', async () => {
   };
   return { a: await open(), twin: await open() };
 });
+
+for (const dialect of DIALECTS) {
+  const tablePrefix = uniqueTablePrefix(`keys${dialect}`);
+  const sqlStores: SqlStore[] = [];
+  afterAll(async () => {
+    for (const s of sqlStores) await s.close();
+    await dropTables(dialect, tablePrefix);
+  });
+  contract(dialect, async () => {
+    await assertDatabaseUp(dialect);
+    const open = async () => {
+      const s = await openTestStore(dialect, tablePrefix);
+      sqlStores.push(s);
+      return new SqlKeyStore(s);
+    };
+    return { a: await open(), twin: await open() };
+  });
+}

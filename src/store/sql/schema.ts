@@ -1,0 +1,102 @@
+/**
+ * The SQL schema as numbered migrations, applied in order at start-up (./migrate.ts). A released
+ * migration is never edited: a change is a new entry at the end. Every table name starts with
+ * the configured prefix (database.table_prefix).
+ */
+import type { SqlDialect } from './db.js';
+import type { Dialect } from './url.js';
+
+export interface Tables {
+  migrations: string;
+  /** id, seq (import order), data (the Account as JSON). */
+  accounts: string;
+  /** Open leases: id, account_id, expires_at, data (the LeaseRecord as JSON). */
+  leases: string;
+  /** Named rows: `pool` (the lease mutex, its value the round-robin cursor), `settings` (overrides JSON + version), `stats` (flush mutex). */
+  state: string;
+  meta: string;
+  locks: string;
+  clientKeys: string;
+  tasks: string;
+  responses: string;
+  statsBuckets: string;
+  statsDims: string;
+  requestLog: string;
+  statsFlushes: string;
+}
+
+export function tableNames(prefix: string): Tables {
+  const t = (name: string) => `${prefix}${name}`;
+  return {
+    migrations: t('schema_migrations'),
+    accounts: t('accounts'),
+    leases: t('leases'),
+    state: t('state'),
+    meta: t('meta'),
+    locks: t('locks'),
+    clientKeys: t('client_keys'),
+    tasks: t('video_tasks'),
+    responses: t('responses'),
+    statsBuckets: t('stats_buckets'),
+    statsDims: t('stats_dims'),
+    requestLog: t('request_log'),
+    statsFlushes: t('stats_flushes'),
+  };
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements(t: Tables, sql: SqlDialect, dialect: Dialect): string[];
+}
+
+/** CREATE TABLE plus its secondary indexes (inline on MySQL, which has no CREATE INDEX IF NOT EXISTS). */
+function table(dialect: Dialect, sql: SqlDialect, name: string, columns: string[], indexes: [string, string][] = []): string[] {
+  if (dialect === 'mysql') {
+    const inline = indexes.map(([suffix, cols]) => `INDEX ${name}_${suffix} (${cols})`);
+    return [`CREATE TABLE IF NOT EXISTS ${name} (${[...columns, ...inline].join(', ')})${sql.tableSuffix}`];
+  }
+  return [`CREATE TABLE IF NOT EXISTS ${name} (${columns.join(', ')})`, ...indexes.map(([suffix, cols]) => `CREATE INDEX IF NOT EXISTS ${name}_${suffix} ON ${name} (${cols})`)];
+}
+
+const METRICS = ['total', 'success', 'failed', 'ms', 'tokens'].map((m) => `${m} BIGINT NOT NULL DEFAULT 0`);
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, leases, keys, settings, tasks, responses, stats',
+    statements: (t, sql, d) => [
+      ...table(d, sql, t.accounts, ['id VARCHAR(64) PRIMARY KEY', 'seq BIGINT NOT NULL', `data ${sql.text} NOT NULL`]),
+      ...table(d, sql, t.leases, ['id VARCHAR(64) PRIMARY KEY', 'account_id VARCHAR(64) NOT NULL', 'expires_at BIGINT NOT NULL', `data ${sql.text} NOT NULL`], [['expiry', 'expires_at']]),
+      ...table(d, sql, t.state, ['name VARCHAR(64) PRIMARY KEY', `value ${sql.bigText} NULL`, 'version BIGINT NOT NULL DEFAULT 0']),
+      `INSERT INTO ${t.state} (name, version) VALUES ('pool', 0), ('settings', 0), ('stats', 0) ${sql.onConflict(['name'], [])}`,
+      ...table(d, sql, t.meta, ['name VARCHAR(191) PRIMARY KEY', `value ${sql.text} NOT NULL`]),
+      ...table(d, sql, t.locks, ['name VARCHAR(191) PRIMARY KEY', 'holder VARCHAR(64) NOT NULL', 'expires_at BIGINT NOT NULL']),
+      ...table(d, sql, t.clientKeys, [
+        'id VARCHAR(64) PRIMARY KEY',
+        'hash VARCHAR(128) NOT NULL UNIQUE',
+        'created_at BIGINT NOT NULL',
+        `data ${sql.text} NOT NULL`,
+        'last_used_at BIGINT NULL',
+        'rpm_count BIGINT NOT NULL DEFAULT 0',
+        'rpm_until BIGINT NOT NULL DEFAULT 0',
+        'rpd_count BIGINT NOT NULL DEFAULT 0',
+        'rpd_until BIGINT NOT NULL DEFAULT 0',
+      ]),
+      ...table(
+        d,
+        sql,
+        t.tasks,
+        ['id VARCHAR(191) PRIMARY KEY', 'created_at BIGINT NOT NULL', 'status VARCHAR(16) NOT NULL', 'updated_at BIGINT NOT NULL', 'rev BIGINT NOT NULL DEFAULT 0', `data ${sql.text} NOT NULL`],
+        [['status', 'status']],
+      ),
+      ...table(d, sql, t.responses, ['id VARCHAR(191) PRIMARY KEY', 'expires_at BIGINT NOT NULL', `data ${sql.bigText} NOT NULL`], [['expiry', 'expires_at']]),
+      ...table(d, sql, t.statsBuckets, ['kind CHAR(1) NOT NULL', 'bucket BIGINT NOT NULL', ...METRICS, 'expires_at BIGINT NULL', 'PRIMARY KEY (kind, bucket)']),
+      ...table(d, sql, t.statsDims, ['dim VARCHAR(16) NOT NULL', 'id VARCHAR(191) NOT NULL', ...METRICS, 'PRIMARY KEY (dim, id)']),
+      ...table(d, sql, t.requestLog, [`id ${sql.serial}`, `data ${sql.text} NOT NULL`]),
+      ...table(d, sql, t.statsFlushes, ['id VARCHAR(64) PRIMARY KEY', 'at BIGINT NOT NULL'], [['at', 'at']]),
+    ],
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -1,0 +1,3 @@
+import { sqlContractSuite } from './sql-suite.js';
+
+sqlContractSuite('mysql');
