@@ -1,15 +1,31 @@
 import { createHash } from 'node:crypto';
 import type { AccountBehavior, QuotaView, Tier } from './types.js';
 
-/** Quota totals per tier and mode, and the window length, as grok.com reports them on /rest/rate-limits. */
+/**
+ * Quota totals per tier and mode, and the window length, as grok.com reports them on
+ * /rest/rate-limits. `build` (accepted since 2026-08-23) has a window of its own: 10 per two hours
+ * is what was reported for basic accounts; the fake gives every tier that.
+ */
 const TIER_QUOTAS: Record<Tier, { windowSeconds: number; modes: Record<string, number> }> = {
-  basic: { windowSeconds: 86_400, modes: { fast: 30 } },
-  super: { windowSeconds: 7_200, modes: { auto: 50, fast: 140, expert: 50, 'grok-420-computer-use-sa': 50 } },
+  basic: { windowSeconds: 86_400, modes: { fast: 30, build: 10 } },
+  super: { windowSeconds: 7_200, modes: { auto: 50, fast: 140, expert: 50, 'grok-420-computer-use-sa': 50, build: 10 } },
   heavy: {
     windowSeconds: 7_200,
-    modes: { auto: 150, fast: 400, expert: 150, heavy: 20, 'grok-420-computer-use-sa': 150 },
+    modes: { auto: 150, fast: 400, expert: 150, heavy: 20, 'grok-420-computer-use-sa': 150, build: 10 },
   },
 };
+/** Modes whose window length is their own, not the tier's. */
+const MODE_WINDOW_SECONDS: Record<string, number> = { build: 7_200 };
+
+/** The imagine groups of `/rest/media/imagine/quota_info` (per day; the fake's own figures; null = not offered). */
+export type ImagineGroup = 'image' | 'imagePro' | 'imageEdit' | 'video' | 'video720p';
+export const IMAGINE_GROUPS: readonly ImagineGroup[] = ['image', 'imagePro', 'imageEdit', 'video', 'video720p'];
+const IMAGINE_QUOTAS: Record<Tier, Record<ImagineGroup, number | null>> = {
+  basic: { image: 40, imagePro: 10, imageEdit: 20, video: 10, video720p: 5 },
+  super: { image: 200, imagePro: 50, imageEdit: 100, video: 50, video720p: 30 },
+  heavy: { image: 500, imagePro: 150, imageEdit: 300, video: 150, video720p: 100 },
+};
+const IMAGINE_WINDOW_SECONDS = 86_400;
 
 const DEFAULT_BEHAVIOR: AccountBehavior = { state: 'valid', tier: 'basic' };
 
@@ -66,8 +82,8 @@ export class AccountBook {
     if (!modeAllowed(acct.behavior.tier, mode)) return null;
     let w = acct.quotas.get(mode);
     if (!w || now >= w.startedAt + w.windowSeconds * 1000) {
-      const total = tierQuota.modes[mode]!;
-      w = { remaining: total, total, windowSeconds: tierQuota.windowSeconds, startedAt: now };
+      const total = acct.behavior.quotaTotals?.[mode] ?? tierQuota.modes[mode]!;
+      w = { remaining: total, total, windowSeconds: MODE_WINDOW_SECONDS[mode] ?? tierQuota.windowSeconds, startedAt: now };
       acct.quotas.set(mode, w);
     }
     return w;
@@ -78,6 +94,26 @@ export class AccountBook {
     const w = this.window(token, mode, now);
     if (!w) return 1;
     return Math.max(1, Math.ceil((w.startedAt + w.windowSeconds * 1000 - now) / 1000));
+  }
+
+  /** An imagine group's window (null when the tier is not offered it). */
+  imagineWindow(token: string, group: ImagineGroup, now = Date.now()): QuotaWindow | null {
+    const acct = this.get(token);
+    const total = IMAGINE_QUOTAS[acct.behavior.tier][group];
+    if (total === null) return null;
+    const key = `imagine:${group}`;
+    let w = acct.quotas.get(key);
+    if (!w || now >= w.startedAt + w.windowSeconds * 1000) {
+      w = { remaining: total, total, windowSeconds: IMAGINE_WINDOW_SECONDS, startedAt: now };
+      acct.quotas.set(key, w);
+    }
+    return w;
+  }
+
+  /** One image round, edit or video costs one of its group. */
+  consumeImagine(token: string, group: ImagineGroup): void {
+    const w = this.imagineWindow(token, group);
+    if (w && w.remaining > 0) w.remaining -= 1;
   }
 
   /** One finished turn costs one query. */

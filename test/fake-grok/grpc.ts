@@ -11,6 +11,9 @@ import type { UserSettings } from './types.js';
 export const TOS_PATH = '/auth_mgmt.AuthManagement/SetTosAcceptedVersion';
 export const NSFW_PATH = '/auth_mgmt.AuthManagement/UpdateUserFeatureControls';
 export const BIRTH_DATE_PATH = '/rest/auth/set-birth-date';
+export const PRODUCT_TOS_PATH = '/rest/auth/set-tos-accepted';
+/** The terms version grok.com's web client accepts since 2026-07-18. */
+export const CURRENT_TOS_VERSION = 5;
 
 const TOS_FRAME = Buffer.from('00000000021001', 'hex');
 const NAME = Buffer.from('always_show_nsfw_content', 'ascii');
@@ -22,7 +25,7 @@ export function userSettings(state: FakeState, token: string): UserSettings {
   let book = settings.get(state);
   if (!book) settings.set(state, (book = new Map()));
   let s = book.get(token);
-  if (!s) book.set(token, (s = { tosVersion: null, birthDate: null, nsfw: false }));
+  if (!s) book.set(token, (s = { tosVersion: null, productTosVersion: null, birthDate: null, nsfw: false }));
   return s;
 }
 
@@ -66,8 +69,10 @@ export function handleNsfw(state: FakeState, ex: Exchange): void {
   const on = ex.rawBody?.equals(nsfwFrame(true));
   if (!on && !ex.rawBody?.equals(nsfwFrame(false))) return grpcAnswer(ex, 3, 'bad UpdateUserFeatureControls frame');
   const s = userSettings(state, token);
-  // grok.com only shows NSFW content to adults who accepted the terms.
-  if (on && (s.tosVersion === null || s.birthDate === null)) return grpcAnswer(ex, 9, 'terms of service or birth date missing');
+  // grok.com only shows NSFW content to adults who accepted the terms, on x.ai and on grok.com.
+  if (on && (s.tosVersion === null || (s.productTosVersion ?? 0) < CURRENT_TOS_VERSION || s.birthDate === null)) {
+    return grpcAnswer(ex, 9, 'terms of service or birth date missing');
+  }
   s.nsfw = !!on;
   grpcAnswer(ex, 0);
 }
@@ -81,5 +86,15 @@ export function handleBirthDate(state: FakeState, ex: Exchange): void {
   const s = userSettings(state, acct.token);
   if (s.birthDate !== null) return sendJson(ex.res, 429, { code: 8, message: '[WKE=account:birth-date-change-limit-reached]' });
   s.birthDate = new Date(date).toISOString();
+  sendJson(ex.res, 200, {});
+}
+
+/** POST /rest/auth/set-tos-accepted {"tosVersion": 5}: grok.com's own record of the accepted terms. */
+export function handleProductTos(state: FakeState, ex: Exchange): void {
+  const acct = admit(state, ex, false);
+  if (!acct) return;
+  const version = jsonObject(ex)?.tosVersion;
+  if (version !== CURRENT_TOS_VERSION) return sendJson(ex.res, 400, { code: 3, message: `tosVersion must be the current terms version (${CURRENT_TOS_VERSION})` });
+  userSettings(state, acct.token).productTosVersion = version;
   sendJson(ex.res, 200, {});
 }

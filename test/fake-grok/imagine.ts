@@ -71,6 +71,7 @@ async function round(state: FakeState, ws: WebSocket, content: any, userId: stri
     send({ type: 'error', err_code: 'rate_limit_exceeded', err_msg: 'Image rate limit exceeded' });
     return;
   }
+  state.accounts.consumeImagine(token, props.enable_pro === true ? 'imagePro' : 'image');
   const base = ++state.counters.turn;
   const slots = Array.from({ length: n }, (_, i) => ({ id: `img-${base}-${i}`, order: i, colour: colourFor(base * 10 + i) }));
   const moderated = (i: number) => prompt.includes('[moderated]') || (i === 0 && prompt.includes('[moderate-one]'));

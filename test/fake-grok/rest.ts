@@ -1,4 +1,4 @@
-import { modeAllowed } from './accounts.js';
+import { IMAGINE_GROUPS, modeAllowed } from './accounts.js';
 import { admit, jsonObject, type Exchange, type FakeState } from './exchange.js';
 import { sendJson } from './http.js';
 import { ERROR_BODIES } from './ndjson.js';
@@ -43,4 +43,28 @@ export function handleUpload(state: FakeState, ex: Exchange): void {
   const id = `file_${++state.counters.file}`;
   state.uploads.push({ id, fileName, mime: fileMimeType, bytes: Buffer.from(content, 'base64'), token: acct.token });
   sendJson(ex.res, 200, { fileMetadataId: id, fileUri: `users/${acct.userId}/${id}/content` });
+}
+
+export const IMAGINE_QUOTA_PATH = '/rest/media/imagine/quota_info';
+
+/**
+ * POST /rest/media/imagine/quota_info {}: the account's imagine windows, one key per group, each
+ * null (not offered) or {available, remainingQueries, windowSizeSeconds, nextAvailableAt when spent}.
+ */
+export function handleImagineQuota(state: FakeState, ex: Exchange): void {
+  const acct = admit(state, ex, false);
+  if (!acct) return;
+  if (!jsonObject(ex)) return sendJson(ex.res, 400, ERROR_BODIES.invalidJson);
+  const out: Record<string, unknown> = {};
+  for (const group of IMAGINE_GROUPS) {
+    const w = state.accounts.imagineWindow(acct.token, group);
+    if (!w) {
+      out[group] = null;
+      continue;
+    }
+    const entry: Record<string, unknown> = { available: w.remaining > 0, remainingQueries: w.remaining, windowSizeSeconds: w.windowSeconds };
+    if (w.remaining <= 0) entry.nextAvailableAt = new Date(w.startedAt + w.windowSeconds * 1000).toISOString();
+    out[group] = entry;
+  }
+  sendJson(ex.res, 200, out);
 }

@@ -19,6 +19,8 @@ export interface AccountBehavior {
   firstByteDelayMs?: number;
   /** With state 'drop': the socket is destroyed after this many NDJSON lines (default 3). */
   dropAfterFrames?: number;
+  /** Window totals per mode that differ from the tier's usual ones (grok.com changes them now and then). */
+  quotaTotals?: Record<string, number>;
 }
 
 export interface RecordedRequest {

@@ -31,10 +31,18 @@ describe('NSFW enablement', () => {
     const res = await stack.admin('POST', '/admin/api/tokens/nsfw', { ids: [ok, dead, 'missing'] });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { results: any[]; enabled: number };
-    expect(body.results[0]).toEqual({ id: ok, ok: true, steps: ['tos', 'birth_date', 'nsfw'] });
+    expect(body.results[0]).toEqual({ id: ok, ok: true, steps: ['tos', 'tos_product', 'birth_date', 'nsfw'] });
     expect(body.results[1]).toMatchObject({ id: dead, ok: false, steps: [] });
     expect(body.results[2]).toMatchObject({ id: 'missing', ok: false });
-    expect(stack.fake.userSettings('nsfw-ok')).toMatchObject({ tosVersion: 1, nsfw: true });
+    expect(stack.fake.userSettings('nsfw-ok')).toMatchObject({ tosVersion: 1, productTosVersion: 5, nsfw: true });
+    // grok.com's own record of the terms (version 5), after accounts.x.ai's, with the browser headers.
+    const calls = stack.fake.requests.filter((r) => r.token === 'nsfw-ok');
+    const product = calls.findIndex((r) => r.path === '/rest/auth/set-tos-accepted');
+    expect(product).toBeGreaterThan(calls.findIndex((r) => r.path.endsWith('/SetTosAcceptedVersion')));
+    expect(product).toBeLessThan(calls.findIndex((r) => r.path === '/rest/auth/set-birth-date'));
+    expect(calls[product]!.body).toEqual({ tosVersion: 5 });
+    expect(calls[product]!.headers['x-statsig-id']).toBeTruthy();
+    expect(calls[product]!.headers['sec-ch-ua-mobile']).toBe('?0');
     expect(stack.fake.userSettings('nsfw-ok').birthDate).toMatch(/T16:00:00.000Z$/);
     const tos = stack.fake.requests.find((r) => r.path.endsWith('/SetTosAcceptedVersion') && r.token === 'nsfw-ok')!;
     expect(tos.headers['x-user-agent']).toBe('connect-es/2.1.1');

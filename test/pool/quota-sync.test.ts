@@ -17,6 +17,23 @@ describe('quota sync', () => {
     expect(inferTier({ fast: { remaining: 1, total: 400, windowSeconds: 7200 }, auto: { remaining: 1, total: 150, windowSeconds: 7200 } })).toBe('heavy');
     expect(inferTier({ fast: { remaining: 1, total: 400, windowSeconds: 7200 }, auto: { remaining: 1, total: 50, windowSeconds: 7200 } })).toBe('super');
     expect(inferTier({})).toBeNull();
+    // A heavy window means heavy, whatever the other totals say.
+    expect(inferTier({ fast: { remaining: 1, total: 140, windowSeconds: 7200 }, heavy: { remaining: 0, total: 20, windowSeconds: 7200 } })).toBe('heavy');
+  });
+
+  it('infers heavy from the heavy window when the other totals look like super, and shows the imagine windows with the chat ones', async () => {
+    stack.fake.setAccount('qs-heavy-odd', { tier: 'heavy', quotaTotals: { fast: 140, auto: 50 } });
+    const [id] = await stack.importTokens(['qs-heavy-odd'], { tier: 'basic' });
+    const res = (await (await stack.admin('POST', '/admin/api/tokens/refresh', { ids: [id] })).json()) as { results: any[] };
+    expect(res.results[0]).toMatchObject({ ok: true, tier: 'heavy' });
+    const acc = (await tokensById()).find((t) => t.id === id);
+    expect(acc.tier).toBe('heavy');
+    expect(acc.quotas.heavy).toMatchObject({ total: 20 });
+    expect(acc.quotas['imagine:image']).toMatchObject({ remaining: 500, total: 500, window_seconds: 86400, reset_at: null });
+    expect(Object.keys(acc.quotas).filter((k) => k.startsWith('imagine:')).sort()).toEqual(['imagine:image', 'imagine:image_edit', 'imagine:image_pro', 'imagine:video', 'imagine:video_720p']);
+    const call = stack.fake.requests.find((r) => r.path === '/rest/media/imagine/quota_info' && r.token === 'qs-heavy-odd')!;
+    expect(call.body).toEqual({});
+    expect(String(call.headers.referer)).toMatch(/\/imagine$/);
   });
 
   it('syncs every mode of the account and its real tier on POST /admin/api/tokens/refresh', async () => {
@@ -30,12 +47,17 @@ describe('quota sync', () => {
     const list = await tokensById();
     const h = list.find((t) => t.id === heavy);
     expect(h.tier).toBe('heavy');
-    expect(Object.keys(h.quotas).sort()).toEqual(['auto', 'expert', 'fast', 'grok-420-computer-use-sa', 'heavy']);
+    expect(Object.keys(h.quotas).filter((k) => !k.startsWith('imagine:')).sort()).toEqual(['auto', 'build', 'expert', 'fast', 'grok-420-computer-use-sa', 'heavy']);
+    expect(h.quotas.build).toMatchObject({ total: 10, window_seconds: 7200 });
     expect(h.quotas.heavy).toMatchObject({ remaining: 20, total: 20, window_seconds: 7200, reset_at: null });
     const b = list.find((t) => t.id === basic);
     expect(b).toMatchObject({ tier: 'basic', quotas: { fast: { remaining: 30, total: 30, window_seconds: 86400 } } });
     const calls = stack.fake.requests.filter((r) => r.path === '/rest/rate-limits' && r.token === 'qs-heavy');
-    expect(calls.map((c) => c.body.modelName).sort()).toEqual(['auto', 'expert', 'fast', 'grok-420-computer-use-sa', 'heavy']);
+    expect(calls.map((c) => c.body.modelName).sort()).toEqual(['auto', 'build', 'expert', 'fast', 'grok-420-computer-use-sa', 'heavy']);
+    // A basic account is asked for fast, heavy (which tells the tier; grok.com answers 400) and build.
+    const basicCalls = stack.fake.requests.filter((r) => r.path === '/rest/rate-limits' && r.token === 'qs-basic');
+    expect(basicCalls.map((c) => c.body.modelName).sort()).toEqual(['build', 'fast', 'heavy']);
+    expect(Object.keys(b.quotas).filter((k) => !k.startsWith('imagine:')).sort()).toEqual(['build', 'fast']);
   });
 
   it('reports the spent quota after chats and marks an account invalid on a dead credential', async () => {
