@@ -168,6 +168,7 @@ describe('rest chat against a local NDJSON server', () => {
           resp({ messageTag: 'raw_function_result', isThinking: true, webSearchResults: { results: [{ url: 'https://example.com', title: 'Example' }] } }),
           resp({ cardAttachment: { jsonData: '{"id":"cite_1","url":"https://example.com"}' } }),
           resp({ token: 'Answer<grok:render card_id="cite_1" card_type="citation" type="render_inline_citation"></grok:render>', messageTag: 'final' }),
+          resp({ isSoftStop: true }),
         ].join(''),
       ),
     );
@@ -291,9 +292,20 @@ describe('rest chat against a local NDJSON server', () => {
     expect(await chat.openChat(intent, ctx(dead.signal)).catch((e) => e)).toBeInstanceOf(UpstreamAbortError);
   });
 
-  it('treats EOF after text as done and EOF without any answer as a bad response', async () => {
-    handler = ndjson([resp({ token: 'only text', messageTag: 'final' })]);
+  it('treats EOF after the assembled answer as done, EOF after text without it as a cut-off answer, and EOF without any answer as a bad response', async () => {
+    handler = ndjson([resp({ token: 'only text', messageTag: 'final' }), resp({ modelResponse: { message: 'only text' } })]);
     expect((await collect(await chat.openChat(intent, ctx()))).map((e) => e.type)).toEqual(['text', 'done']);
+
+    // Text, then a clean end of the body without modelResponse / finalMetadata / isSoftStop.
+    handler = ndjson([resp({ token: 'only text', messageTag: 'final' })]);
+    const events = await chat.openChat(intent, ctx());
+    const cut = await collect(events).catch((e) => e);
+    expect([cut.code, cut.disposition, cut.quality]).toEqual(['upstream_bad_response', 'retry-other', 'incomplete']);
+
+    // No text at all, only the closing frames: an empty answer.
+    handler = ndjson([resp({ modelResponse: { message: '' } }), resp({ finalMetadata: { followUpSuggestions: [] } })]);
+    const empty = await chat.openChat(intent, ctx()).catch((e) => e);
+    expect([empty.code, empty.quality]).toEqual(['upstream_empty_answer', 'empty']);
 
     handler = ndjson([line({ result: { conversation: { conversationId: 'c' } } })]);
     const err = await chat.openChat(intent, ctx()).catch((e) => e);
