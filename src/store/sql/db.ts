@@ -162,7 +162,9 @@ export class SqlDb {
     work.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeadlineError(timeoutMs)), timeoutMs);
+      // setImmediate: give the poll phase one turn first, so an answer that arrived while this
+      // process was busy (event loop blocked past the deadline) still counts.
+      timer = setTimeout(() => setImmediate(() => reject(new DeadlineError(timeoutMs))), timeoutMs);
     });
     try {
       const value = await Promise.race([work, deadline]);

@@ -1,0 +1,3 @@
+import { sqlInstancesSuite } from './sql-suite.js';
+
+sqlInstancesSuite('mysql');
