@@ -26,6 +26,18 @@ export function imagineUrl(config: Config): string {
   return `${config.grok.base_url.replace(/\/+$/, '').replace(/^http/i, 'ws')}/ws/imagine/listen`;
 }
 
+/** The upgrade headers of the imagine socket (the doctor's handshake check sends the same). */
+export function imagineHeaders(config: Config, token: string): Record<string, string> {
+  return {
+    Pragma: 'no-cache',
+    'Cache-Control': 'no-cache',
+    'User-Agent': identityHeaders(config.grok, token)['User-Agent']!,
+    Origin: new URL(config.grok.base_url).origin,
+    'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
+    Cookie: buildCookie(token, config.grok.cf_clearance),
+  };
+}
+
 /**
  * One imagine round on one account (spec/upstream-media-control.md §2.4): connect (handshake
  * 401/403/429 classified like HTTP answers), send reset + prompt with `num_generations`, follow
@@ -36,15 +48,7 @@ export function imagineUrl(config: Config): string {
 export function imagineRound(config: Config, http: GrokTransport, token: string, req: ImagineRequest, signal: AbortSignal, onPartial: (order: number, b64: string) => void): Promise<ImagineImage[]> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(upstreamErrors.aborted());
-    const origin = new URL(config.grok.base_url).origin;
-    const headers = {
-      Pragma: 'no-cache',
-      'Cache-Control': 'no-cache',
-      'User-Agent': identityHeaders(config.grok, token)['User-Agent']!,
-      Origin: origin,
-      'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
-      Cookie: buildCookie(token, config.grok.cf_clearance),
-    };
+    const headers = imagineHeaders(config, token);
     const slots = new Map<string, Slot>();
     let settled = false;
     const timer = setTimeout(() => finish(upstreamErrors.timeout(`image round not finished within ${config.image.round_timeout_sec} s; image.round_timeout_sec`), true), config.image.round_timeout_sec * 1000);
