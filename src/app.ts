@@ -10,6 +10,7 @@ import { registerStatsRoutes } from './routes/admin/stats.js';
 import { registerUiRoutes } from './routes/admin/ui.js';
 import { registerSessionRoutes } from './routes/admin/session.js';
 import { registerTokenRoutes } from './routes/admin/tokens.js';
+import { registerUpstreamAdminRoutes } from './routes/admin/upstream-admin.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerChatRoutes } from './routes/v1/chat-completions.js';
 import { registerFileRoutes } from './routes/v1/files.js';
@@ -77,6 +78,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     registerKeyRoutes(scope, services);
     registerStatsRoutes(scope, services);
     registerMediaAdminRoutes(scope, services);
+    registerUpstreamAdminRoutes(scope, services);
   });
   return app;
 }

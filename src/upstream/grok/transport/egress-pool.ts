@@ -63,7 +63,11 @@ export class EgressPool {
   pick(account: string | undefined, now = Date.now()): Egress {
     this.refresh();
     const list = this.egresses;
-    if (list.length === 1) return list[0]!;
+    if (list.length === 1) {
+      // Bound all the same, so the status counts the accounts of a single egress too.
+      if (account) this.bound.set(accountKey(account), list[0]!.id);
+      return list[0]!;
+    }
     const healthy = list.filter((e) => e.downUntil <= now);
     const candidates = healthy.length ? healthy : list;
     const key = account ? accountKey(account) : '';
@@ -105,6 +109,8 @@ export class EgressPool {
   }
 
   status(now = Date.now()): EgressStatus[] {
+    // A list changed in the settings shows at once, not only after the next request picks an egress.
+    this.refresh();
     const perEgress = new Map<string, number>();
     for (const id of this.bound.values()) perEgress.set(id, (perEgress.get(id) ?? 0) + 1);
     return this.egresses.map((e) => ({
