@@ -70,4 +70,30 @@ describe('media models in /v1/chat/completions', () => {
     expect(err.error.code).toBe('content_policy_violation');
     expect(data.at(-1)).toBe('[DONE]');
   });
+
+  it('answers a video from an image with a 400 that says grok.com makes videos from text only, in either generation', async () => {
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${makePng(12, 12, [9, 9, 9]).toString('base64')}` } };
+    const ask = () => chat({ model: 'grok-imagine-video', messages: [{ role: 'user', content: [{ type: 'text', text: 'animate this' }, image] }] });
+    const before = stack.fake.requests.length;
+    const now = await ask();
+    expect(now.status).toBe(400);
+    const body = await now.json();
+    expectValid('ErrorResponse', body);
+    expect(body.error.code).toBe('image_to_video_unsupported');
+    expect(stack.fake.requests.length).toBe(before);
+
+    // The legacy generation tries the image form; today's grok.com turns it down, once.
+    await stack.admin('PUT', '/admin/api/settings', { video: { generation: 'legacy' } });
+    try {
+      const legacy = await ask();
+      expect(legacy.status).toBe(400);
+      const err = await legacy.json();
+      expect(err.error.code).toBe('image_to_video_unsupported');
+      expect(err.error.message).toMatch(/grok\.com refused to make a video from an image/);
+      const refused = stack.fake.requests.filter((r) => r.body?.responseMetadata?.modelConfigOverride?.modelMap?.videoGenModelConfig?.imageReferences);
+      expect(refused).toHaveLength(1);
+    } finally {
+      await stack.admin('PUT', '/admin/api/settings', { video: { generation: '2026-08' } });
+    }
+  });
 });
