@@ -36,7 +36,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  return {
+  const proxy: TcpProxy = {
     port,
     hang: () => void (mode = 'hang'),
     down() {
@@ -49,7 +49,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     up() {
       // Connections that saw a hang have lost bytes: they are dropped, the clients reconnect.
-      if (mode === 'hang') this.down();
+      if (mode === 'hang') proxy.down();
       mode = 'up';
     },
     close: () =>
@@ -61,4 +61,5 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         server.close(() => resolve());
       }),
   };
+  return proxy;
 }
