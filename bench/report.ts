@@ -107,6 +107,18 @@ function tables(r: BenchResults, env: ReturnType<typeof environment>): string {
     const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? f(a / b) : '–');
     out.push(`| ${s} | ${ratio(p?.rps, d?.rps)} | ${ratio(p?.rps, q?.rps)} | ${ratio(p?.latency.p50, d?.latency.p50)} | ${ratio(p?.latency.p50, q?.latency.p50)} | ${ratio(p?.cpuMsPerReq, q?.cpuMsPerReq)} |`);
   }
+  if (r.runs.some((x) => x.target === 'proxy-undici')) {
+    // The grok.com client's own cost: the same build with Chrome's TLS (wreq-js) or Node's (undici).
+    out.push('', '## grok.com client: wreq (Chrome fingerprint) vs undici', '');
+    out.push('| scenario | p50 ms wreq · undici | added p50 wreq − undici | TTFB p50 wreq · undici | CPU ms/req wreq · undici | req/s wreq/undici |');
+    out.push('|---|---:|---:|---:|---:|---:|');
+    for (const s of [...new Set(r.runs.map((x) => x.scenario))]) {
+      const w = r.runs.find((x) => x.scenario === s && x.target === 'proxy');
+      const u = r.runs.find((x) => x.scenario === s && x.target === 'proxy-undici');
+      if (!w || !u) continue;
+      out.push(`| ${s} | ${f(w.latency.p50)} · ${f(u.latency.p50)} | ${f(w.latency.p50 - u.latency.p50)} | ${w.stream ? `${f(w.ttfb.p50)} · ${f(u.ttfb.p50)}` : ''} | ${f(w.cpuMsPerReq, 3)} · ${f(u.cpuMsPerReq, 3)} | ${u.rps > 0 ? f(w.rps / u.rps) : '–'} |`);
+    }
+  }
   out.push('', '## Memory', '');
   out.push('| target | RSS at rest | RSS idle before streams | RSS under open streams | streams open | per stream | left open after abort | soak req/s | soak p99 ms | RSS before soak | after soak | 2 s later | idle after soak | soak growth (idle − before) |');
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');

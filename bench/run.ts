@@ -33,7 +33,7 @@ export const scale = {
   accounts: num('BENCH_ACCOUNTS', 16, 16),
   peer: env.BENCH_PEER !== '0',
   /** Which targets and phases to run (for focused profiling): e.g. BENCH_TARGETS=proxy BENCH_PHASES=runs. */
-  targets: (env.BENCH_TARGETS ?? 'direct,proxy,peer').split(','),
+  targets: (env.BENCH_TARGETS ?? 'direct,proxy,proxy-undici,peer').split(','),
   phases: (env.BENCH_PHASES ?? 'runs,hold,soak').split(','),
   profile: ['1', 'true', 'yes'].includes((env.BENCH_PROFILE ?? '').toLowerCase()),
 };
@@ -157,9 +157,12 @@ async function main(): Promise<void> {
   process.stderr.write(`bench: starting the fake grok.com, the proxy${scale.peer ? ', the peer' : ''} and the load generator…\n`);
   const fake = await startFake(root);
   const proxy = await startProxy({ root, dataDir: join(tmp, 'data'), fakeUrl: fake.url, accounts: scale.accounts, profileDir });
+  const undici = scale.targets.includes('proxy-undici')
+    ? await startProxy({ root, dataDir: join(tmp, 'data-undici'), fakeUrl: fake.url, accounts: scale.accounts, profileDir: null, env: { GROK_HTTP_CLIENT: 'undici' } })
+    : undefined;
   const peer = scale.peer ? await startPeer(root) : null;
   const lg = await LoadGen.start(root);
-  const list = targets(fake.url, fake.child, proxy.url, proxy.child, peer?.url ?? null, peer?.child ?? null).filter((t) => scale.targets.includes(t.name));
+  const list = targets(fake.url, fake.child, proxy.url, proxy.child, peer?.url ?? null, peer?.child ?? null, undici).filter((t) => scale.targets.includes(t.name));
   await sleep(1000);
   const restKb = Object.fromEntries(list.map((t) => [t.name, rssKb(t.pid)]));
 
@@ -193,6 +196,7 @@ async function main(): Promise<void> {
     lg.close();
     // SIGTERM: the proxy drains and exits normally, which is when --cpu-prof writes its profile.
     await proxy.child.stop(10_000);
+    await undici?.child.stop(10_000);
     await peer?.child.stop();
     await fake.child.stop();
     await killAll();

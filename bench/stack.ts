@@ -13,7 +13,7 @@ export const API_KEY = 'sk-bench-client';
 export const ADMIN_KEY = 'bench-admin-key';
 
 export interface Target {
-  name: 'direct' | 'proxy' | 'peer';
+  name: 'direct' | 'proxy' | 'proxy-undici' | 'peer';
   url: string;
   headers: Record<string, string>;
   /** The server process whose CPU and memory this target's figures are about. */
@@ -94,11 +94,16 @@ export async function startPeer(root: string): Promise<{ child: Child; url: stri
   return { child, url };
 }
 
-export function targets(fakeUrl: string, fake: Child, proxyUrl: string, proxy: Child, peerUrl: string | null, peer: Child | null): Target[] {
+/**
+ * `proxy` is the production build (grok.com through the Chrome-impersonating client); `proxy-undici`
+ * is the same build with GROK_HTTP_CLIENT=undici, so the client's own cost shows side by side.
+ */
+export function targets(fakeUrl: string, fake: Child, proxyUrl: string, proxy: Child, peerUrl: string | null, peer: Child | null, undici?: { url: string; child: Child }): Target[] {
   const list: Target[] = [
     { name: 'direct', url: `${fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-direct' }, pid: fake.pid },
     { name: 'proxy', url: `${proxyUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${API_KEY}` }, pid: proxy.pid },
   ];
+  if (undici) list.push({ name: 'proxy-undici', url: `${undici.url}/v1/chat/completions`, headers: { authorization: `Bearer ${API_KEY}` }, pid: undici.child.pid });
   if (peerUrl && peer) {
     list.push({
       name: 'peer',

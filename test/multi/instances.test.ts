@@ -4,7 +4,8 @@
  * second; and a Redis outage gives clear 503s and heals by itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MGW_PATH } from '../fake-grok/mgw.js';
+import type { RecordedRequest } from '../fake-grok/types.js';
+import { isChatTurn } from '../helpers/transports.js';
 import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
 import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
 import { chat, cleanupAll, privateRedis, startServer, until, type Proc } from './procs.js';
@@ -25,7 +26,8 @@ requests = false
 `;
 
 /** A chat turn on either transport (REST conversations or the mgw WebSocket gateway). */
-const isChat = (path: string) => path.includes('/conversations/') || path === MGW_PATH;
+/** A chat turn (not the plain GET the client sends to read why an upgrade was refused). */
+const isChat = (r: RecordedRequest) => isChatTurn(r);
 const accounts = async (p: Proc) => ((await (await p.admin('GET', '/admin/api/tokens')).json()) as { tokens: any[] }).tokens;
 
 beforeAll(async () => {
@@ -68,7 +70,7 @@ describe('three instances on one Redis', () => {
     // Never used: least recently used wins the tie, so the first request goes to it.
     const first = await chat(servers[2]!.url, 'multi-dead-1', false);
     expect(first.status).toBe(200);
-    const deadCalls = () => fake.requests.filter((r) => r.token === 'multi-dead' && isChat(r.path)).length;
+    const deadCalls = () => fake.requests.filter((r) => r.token === 'multi-dead' && isChat(r)).length;
     expect(deadCalls()).toBe(1);
     // Every instance sees it invalid.
     for (const s of servers) expect((await accounts(s)).filter((a) => a.status === 'invalid')).toHaveLength(1);
@@ -85,7 +87,7 @@ describe('three instances on one Redis', () => {
     fake.setAccount('multi-cool', { state: 'valid' });
     await until(async () => (await accounts(servers[0]!)).find((a) => a.id === cooling.id)?.status === 'active', 5000, 'cooldown end');
     expect((await chat(servers[0]!.url, 'multi-cool-2', false)).status).toBe(200);
-    const last = fake.requests.filter((r) => isChat(r.path)).at(-1)!;
+    const last = fake.requests.filter((r) => isChat(r)).at(-1)!;
     expect(last.token).toBe('multi-cool');
   });
 

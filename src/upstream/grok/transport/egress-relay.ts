@@ -45,7 +45,9 @@ export class EgressRelay {
     const server = createServer({ noDelay: true }, (c) => this.accept(c));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      // exclusive: under node:cluster a shared handle would hand a worker's connections to
+      // another worker's relay, which does not know the lane.
+      server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => resolve());
     });
     server.unref();
     this.server = server;
