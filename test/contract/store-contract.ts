@@ -189,6 +189,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.getAccount(flaky!)).toMatchObject({ status: 'invalid', lastError: 'upstream_auth_failed: rate-limits 401' });
     });
 
+    it('counts degraded answers per kind on the account', async () => {
+      const { store } = await open();
+      const [id] = await add(store, ['deg-1']);
+      expect((await store.getAccount(id!))!.degraded).toEqual({});
+      for (const quality of ['incomplete', 'no_reasoning'] as const) {
+        const l = await mustLease(store, req());
+        await store.report(l.leaseId, { kind: 'failure', effect: 'none', message: `degraded: ${quality}`, quality }, POLICY);
+      }
+      const l = await mustLease(store, req());
+      await store.report(l.leaseId, { kind: 'failure', effect: 'none', message: 'plain failure' }, POLICY);
+      expect(await store.getAccount(id!)).toMatchObject({ degraded: { incomplete: 1, no_reasoning: 1 }, failCount: 3, lastError: 'plain failure' });
+      expect((await store.listAccounts()).find((a) => a.id === id)!.degraded).toEqual({ incomplete: 1, no_reasoning: 1 });
+    });
+
     it('setQuotas replaces windows and may change the tier', async () => {
       const { store } = await open();
       const [id] = await add(store, ['sq-1']);
