@@ -4,6 +4,7 @@ import { api, onUnauthorized } from './api.js';
 import { clear, h, toast } from './dom.js';
 import * as accounts from './page-accounts.js';
 import * as dashboard from './page-dashboard.js';
+import * as egress from './page-egress.js';
 import * as keys from './page-keys.js';
 import * as media from './page-media.js';
 import * as settings from './page-settings.js';
@@ -11,6 +12,7 @@ import * as settings from './page-settings.js';
 const PAGES = [
   ['dashboard', 'Dashboard', dashboard.render],
   ['accounts', 'Accounts', accounts.render],
+  ['egress', 'Egress', egress.render],
   ['keys', 'API keys', keys.render],
   ['settings', 'Settings', settings.render],
   ['tasks', 'Video tasks', media.renderTasks],

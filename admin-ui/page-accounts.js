@@ -1,6 +1,7 @@
 // Accounts: import (paste or upload), filters, quota bars per mode, bulk actions, tags and notes.
 import { api } from './api.js';
 import { clear, fmtNum, formDialog, h, rel, splitList, toast } from './dom.js';
+import { runDoctor } from './doctor-view.js';
 
 const filters = { status: '', tier: '', tag: '' };
 
@@ -107,7 +108,10 @@ export async function render(main) {
           h('td', {}, a.tags.map((t) => h('span', { class: 'tag' }, t)), a.note ? h('div', { class: 'small muted' }, a.note) : null),
           h('td', {}, `${fmtNum(a.use_count)} ok`, h('div', { class: 'small muted' }, `${fmtNum(a.fail_count)} failed, ${a.in_flight} now`)),
           h('td', { class: 'small' }, rel(a.last_used_at)),
-          h('td', {}, h('button', { class: 'ghost', onclick: () => edit(a) }, 'Edit'))))))));
+          h('td', {}, h('div', { class: 'row', style: { flexWrap: 'nowrap' } },
+            h('button', { class: 'ghost', onclick: () => edit(a) }, 'Edit'),
+            h('button', { class: 'ghost', title: 'Check this account end to end: DNS, TLS, Cloudflare, session, rate limits, a chat turn on each transport (one fast query each), the imagine socket',
+              onclick: (e) => runDoctor(a, e.currentTarget) }, 'Doctor')))))))));
   }
 
   clear(main,

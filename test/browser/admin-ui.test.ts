@@ -91,6 +91,27 @@ describe('admin console in Chromium', () => {
     await shot('accounts');
   });
 
+  it("runs the doctor on an account and shows each layer's verdict", async () => {
+    const row = page.locator('#accounts-table tbody tr').first();
+    await row.getByRole('button', { name: 'Doctor' }).click();
+    const report = page.locator('#doctor-report');
+    await report.waitFor();
+    expect(await report.locator('tbody tr').count()).toBe(8);
+    expect(await report.locator('tr[data-layer=chat_ws] .badge').innerText()).toBe('ok');
+    expect(await report.innerText()).toContain('OK');
+    await shot('doctor');
+    await report.getByRole('button', { name: 'Close' }).click();
+    await report.waitFor({ state: 'detached' });
+  });
+
+  it('shows each egress with its health, accounts and traffic', async () => {
+    await page.getByRole('link', { name: 'Egress' }).click();
+    const direct = page.locator('#egress-table tr[data-id=direct]');
+    await direct.waitFor();
+    expect(await direct.locator('.badge').innerText()).toBe('healthy');
+    await shot('egress');
+  });
+
   it('creates a key, shows the secret once, and the key works against /v1/chat/completions', async () => {
     await page.getByRole('link', { name: 'API keys' }).click();
     await page.locator('#key-form input[name=name]').fill('browser-key');
