@@ -63,14 +63,17 @@ describe.each(TRANSPORTS)('multimodal input over %s', (transport) => {
     );
     expect(res.status).toBe(200);
     await res.text();
+    // The uploads run in parallel, so they may reach grok.com in any order; the turn lists the
+    // file ids in message order.
     const up = stack.fake.uploads.slice(before);
-    expect(up.map((u) => [u.fileName, u.mime])).toEqual([
+    const byId = new Map(up.map((u) => [u.id, u]));
+    const attached = (turnFor(`mixed-${transport}`).body.fileAttachments as string[]).map((id) => byId.get(id)!);
+    expect(attached.map((u) => [u.fileName, u.mime])).toEqual([
       ['photo.png', 'image/png'],
       ['audio.wav', 'audio/wav'],
       ['report.pdf', 'application/pdf'],
     ]);
-    expect(up[0]!.bytes.equals(PNG)).toBe(true);
-    expect(turnFor(`mixed-${transport}`).body.fileAttachments).toEqual(up.map((u) => u.id));
+    expect(attached[0]!.bytes.equals(PNG)).toBe(true);
   });
 
   it.each([
