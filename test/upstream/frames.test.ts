@@ -75,14 +75,13 @@ describe('parseFrames', () => {
     expect(err.code).toBe('ECONNRESET');
   });
 
-  it('handles many frames in one chunk quickly', async () => {
+  // Speed is the benchmark's business (bench/); here only that a huge read split mid-line loses nothing.
+  it('handles many frames in one chunk, split mid-line', async () => {
     const line = JSON.stringify({ result: { response: { token: 'hello ', isThinking: false, messageTag: 'final' } } }) + '\n';
     const big = Buffer.from(line.repeat(50_000));
-    const started = performance.now();
     let n = 0;
     for await (const _ of parseFrames(chunks(big.subarray(0, 1_000_003), big.subarray(1_000_003)))) n++;
     expect(n).toBe(50_000);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('groups frames by the network read that completed them', async () => {
