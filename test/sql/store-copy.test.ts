@@ -34,7 +34,7 @@ const dir = mkdtempSync(join(tmpdir(), 'g2a-copy-'));
 const pgPrefix = uniqueTablePrefix('copypg');
 const myPrefix = uniqueTablePrefix('copymy');
 const redisPrefix = uniquePrefix('copy');
-const RESPONSE = { id: 'resp_copytest0001', expiresAt: Date.now() + 3_600_000, messages: [{ role: 'user' as const, content: 'hi' }], response: { id: 'resp_copytest0001', status: 'completed' } };
+const RESPONSE = { id: 'resp_copytest0001', expiresAt: Date.now() + 3_600_000, messages: [{ role: 'user' as const, parts: ['hi'] }], response: { id: 'resp_copytest0001', status: 'completed' } };
 let keyHash = '';
 
 beforeAll(async () => {

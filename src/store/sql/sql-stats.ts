@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PendingStats } from '../../stats/pending.js';
-import { buildSnapshot, DAY, DIMENSIONS, empty, HOUR, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, OTHER, type Bucket, type Dimension, type LogEntry, type StatsSnapshot, type StatsStore } from '../../stats/types.js';
+import { buildSnapshot, DAY, DIMENSIONS, empty, HOUR, merge, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, OTHER, type Bucket, type Dimension, type LogEntry, type StatsSnapshot, type StatsStore } from '../../stats/types.js';
 import { marks, num, type SqlConn } from './db.js';
 import type { SqlStore } from './sql-store.js';
 
@@ -191,6 +191,7 @@ export class SqlStats implements StatsStore {
       if (s.dims[dim].size === 0) continue;
       const known = new Set((await c.query(`SELECT id FROM ${t.statsDims} WHERE dim = ?`, [dim])).rows.map((r) => String(r.id)));
       let count = known.size;
+      const rows = new Map<string, Bucket>();
       for (const [rawId, b] of s.dims[dim]) {
         let id = rawId.slice(0, MAX_ID);
         // The cap holds across instances: a new id past it is summed under "(other)".
@@ -199,12 +200,24 @@ export class SqlStats implements StatsStore {
           else count++;
           known.add(id);
         }
-        await c.query(`INSERT INTO ${t.statsDims} (dim, id, ${METRICS.join(', ')}) VALUES (?, ?, ${marks(METRICS.length)}) ${onConflict(['dim', 'id'], addDim)}`, [dim, id, ...METRICS.map((m) => b[m])]);
+        const sum = rows.get(id) ?? empty();
+        merge(sum, b);
+        rows.set(id, sum);
+      }
+      // Many rows per statement (one id at most once per statement, as PostgreSQL's upsert requires).
+      const all = [...rows];
+      for (let i = 0; i < all.length; i += 500) {
+        const chunk = all.slice(i, i + 500);
+        await c.query(
+          `INSERT INTO ${t.statsDims} (dim, id, ${METRICS.join(', ')}) VALUES ${chunk.map(() => `(?, ?, ${marks(METRICS.length)})`).join(', ')} ${onConflict(['dim', 'id'], addDim)}`,
+          chunk.flatMap(([id, b]) => [dim, id, ...METRICS.map((m) => b[m])]),
+        );
       }
     }
 
     const log = s.logTail(batch.logSize);
-    for (const e of log) await c.query(`INSERT INTO ${t.requestLog} (data) VALUES (?)`, [JSON.stringify(e)]);
+    // Oldest first, one statement: the ids keep the order.
+    if (log.length > 0) await c.query(`INSERT INTO ${t.requestLog} (data) VALUES ${log.map(() => '(?)').join(', ')}`, log.map((e) => JSON.stringify(e)));
     if (log.length > 0 || batch.trim) {
       if (batch.logSize <= 0) await c.query(`DELETE FROM ${t.requestLog}`);
       else {
