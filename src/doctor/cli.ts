@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { normalizeToken } from '../lib/account-id.js';
 import { createGrokTransport } from '../upstream/grok/transport/index.js';
-import { pickAccount, readStore } from './account-source.js';
+import { pickAccount, readStore, type StoreView } from './account-source.js';
 import { renderText } from './render-text.js';
 import { runDoctor } from './run-doctor.js';
 
@@ -35,9 +35,18 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  let config = loadConfig();
+  const startup = loadConfig();
   // The token is an input of this command, not server configuration, so it is read here and not in config/.
   const given = args.token ?? process.env.DOCTOR_SSO_TOKEN;
+  // The store also holds the runtime settings (egress proxies, clearance…), wanted even with a token.
+  let view: StoreView | null = null;
+  try {
+    view = await readStore(startup);
+  } catch (e) {
+    if (!given) throw e;
+    process.stderr.write(`warning: could not read the ${startup.server.storage_type} store (${(e as Error).message}); runtime settings changed in the console are not applied\n`);
+  }
+  const config = view?.config ?? startup;
   let token: string | null = null;
   let accountId: string | null = null;
   if (given) {
@@ -46,10 +55,9 @@ async function main(): Promise<number> {
       process.stderr.write('grok2api doctor: the token given is not an sso value (the bare value, sso=<value> or a cookie string)\n');
       return 2;
     }
+    accountId = view?.accounts.find((a) => a.token === token)?.id ?? null;
   } else {
-    const view = await readStore(config);
-    config = view.config;
-    const account = pickAccount(view.accounts, args.account);
+    const account = pickAccount(view!.accounts, args.account);
     if (!account) {
       const why = args.account ? `no account with id ${args.account}` : 'no active account';
       process.stderr.write(`grok2api doctor: ${why} in the ${config.server.storage_type} store; import one, or pass --token <sso>\n`);

@@ -7,8 +7,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/doctor/run-doctor.js';
 import type { DoctorReport, LayerId } from '../../src/doctor/report.js';
+import { redisSettingsBackend } from '../../src/config/redis-settings.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { createGrokTransport } from '../../src/upstream/grok/transport/index.js';
+import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
 import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
 import { freePort } from '../helpers/server-process.js';
 import { testConfig } from '../upstream/helpers.js';
@@ -190,5 +193,26 @@ describe('npm run doctor', () => {
     rmSync(empty, { recursive: true, force: true });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no active account in the local store; import one, or pass --token <sso>');
+  }, 30_000);
+
+  it('takes the account and the runtime settings from Redis storage', async () => {
+    await assertRedisUp();
+    const prefix = uniquePrefix('doctor');
+    const store = new RedisStore({ url: TEST_REDIS_URL, prefix });
+    await store.init();
+    try {
+      const { added } = await store.importAccounts([{ token: 'doctor-cli-redis-0001' }]);
+      // A User-Agent set in the console: the doctor must present the same identity as the server.
+      const ua = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36';
+      await redisSettingsBackend(store).persist({ grok: { user_agent: ua } });
+      const run = await cli(['--json'], { DATA_DIR: dataDir, GROK_BASE_URL: base, SERVER_STORAGE_TYPE: 'redis', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix });
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as DoctorReport;
+      expect(report.account.id).toBe(added[0]!.id);
+      expect(report.client).toMatchObject({ user_agent: ua, profile: 'chrome_136' });
+    } finally {
+      await store.close();
+      await dropPrefix(TEST_REDIS_URL, prefix);
+    }
   }, 30_000);
 });
