@@ -78,6 +78,18 @@ export function sqlInstancesSuite(dialect: Dialect): void {
       expect(deadCalls()).toBe(1);
     });
 
+    it('returns a cooling account to service after its Retry-After', async () => {
+      fake.setAccount('multi-cool', { state: 'limited', retryAfterSec: 1 });
+      await servers[0]!.admin('POST', '/admin/api/tokens', { tokens: ['multi-cool'] });
+      expect((await chat(servers[1]!.url, 'multi-cool-1', false)).status).toBe(200);
+      const cooling = (await accounts(servers[2]!)).find((a) => a.status === 'cooling');
+      expect(cooling).toBeTruthy();
+      fake.setAccount('multi-cool', { state: 'valid' });
+      await until(async () => (await accounts(servers[0]!)).find((a) => a.id === cooling.id)?.status === 'active', 5000, 'cooldown end');
+      expect((await chat(servers[0]!.url, 'multi-cool-2', false)).status).toBe(200);
+      expect(fake.requests.filter((r) => isChatTurn(r)).at(-1)!.token).toBe('multi-cool');
+    });
+
     it('applies a setting changed on instance 1 on instance 3 within a second', async () => {
       const t0 = Date.now();
       const put = await servers[0]!.admin('PUT', '/admin/api/settings', { token: { max_concurrency_per_account: 3 }, retry: { max_attempts: 4 } });
