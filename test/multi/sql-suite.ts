@@ -53,7 +53,7 @@ export function sqlInstancesSuite(dialect: Dialect): void {
       const imp = await (await servers[0]!.admin('POST', '/admin/api/tokens', { tokens })).json();
       expect(imp.added).toBe(10);
       // Longer streams than on Redis: a SQL lease takes a few ms, and the slots must fill up for the cap to be tested.
-      fake.script('multi-load', { kind: 'plain', answer: 'one two three four five six', interTokenDelayMs: 60 });
+      fake.script('multi-load', { kind: 'plain', answer: 'one two three four five six', interTokenDelayMs: 120 });
 
       const results = await Promise.all(Array.from({ length: 200 }, (_, i) => chat(servers[i % 3]!.url, `multi-load ${i}`)));
       const ok = results.filter((r) => r.status === 200);
