@@ -24,6 +24,9 @@ import { turnFailure, turnTimeout, Watchdog } from './watchdog.js';
  * an error frame inside the 200 body, a timeout — rejects with a classified error the pool can
  * retry on another account. Ids (`meta`) seen while priming are held back and delivered first.
  */
+/** Frames read after the end marker while the turn's connection stays open for the next turn. */
+const DRAIN_MS = 1000;
+
 export function createRestChatUpstream(configOrGetter: Config | (() => Config), http: GrokTransport): ChatUpstream {
   // A getter follows runtime settings changes; a plain config (tests) stays fixed.
   const current = typeof configOrGetter === 'function' ? configOrGetter : () => configOrGetter;
@@ -135,6 +138,7 @@ class RestTurn {
   }
 
   private async *events(first: UpstreamEvent[], ended: boolean): AsyncGenerator<UpstreamEvent, void, undefined> {
+    let clean = false;
     try {
       const out = first;
       for (;;) {
@@ -156,11 +160,12 @@ class RestTurn {
           }
         }
       }
+      clean = true;
       yield { type: 'done' };
     } catch (e) {
       throw this.classify(e);
     } finally {
-      this.release();
+      this.release(clean);
     }
   }
 
@@ -194,15 +199,29 @@ class RestTurn {
   }
 
   /**
-   * Releases the body once. Always destroyed, also after a clean end: the turn has a connection
-   * of its own (`stream: true`), so there is nothing to keep alive, and closing it tells grok.com
-   * at once that nothing more is read.
+   * Releases the body once: destroyed (cutting the turn's connection at once) on any error, client
+   * abort or early `return()`; after a clean end that left bytes unread, read to its end (bounded
+   * in time) so the turn's connection stays open for the account's next turn instead of paying a
+   * new TLS handshake.
    */
-  private release(): void {
+  private release(clean = false): void {
     if (this.released) return;
     this.released = true;
     this.watchdog.stop();
     this.signal.removeEventListener('abort', this.onClientAbort);
-    this.body?.destroy();
+    const { body, frames } = this;
+    if (!body) return;
+    if (!clean || !frames || body.readableEnded || body.destroyed) return void body.destroy();
+    const deadline = setTimeout(() => body.destroy(), DRAIN_MS);
+    void (async () => {
+      try {
+        while (!(await frames.next()).done);
+      } catch {
+        // whatever arrives after the end does not matter
+      } finally {
+        clearTimeout(deadline);
+        body.destroy();
+      }
+    })();
   }
 }

@@ -62,12 +62,17 @@ export class EgressRelay {
     return { lane, proxyUrl: `socks5h://${id}:${this.secret}@127.0.0.1:${this.port}` };
   }
 
-  /** Cuts every connection of the lane at once and refuses new ones. */
+  /** Cuts every connection of the lane at once; the lane stays usable for new connections. */
+  cut(lane: Lane): void {
+    for (const s of lane.sockets) s.destroy();
+    lane.sockets.clear();
+  }
+
+  /** Cuts every connection of the lane and refuses new ones. */
   kill(lane: Lane): void {
     lane.killed = true;
     this.lanes.delete(lane.id);
-    for (const s of lane.sockets) s.destroy();
-    lane.sockets.clear();
+    this.cut(lane);
   }
 
   async close(): Promise<void> {

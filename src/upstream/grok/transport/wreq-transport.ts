@@ -1,36 +1,38 @@
-import { createSession, createTransport, fetch as wreqFetch, type Session, type Transport, type WebSocket as WreqSocket } from 'wreq-js';
+import { createSession, createTransport, fetch as wreqFetch, type Session, type Transport } from 'wreq-js';
 import type { Config } from '../../../config/schema.js';
 import { readBounded } from '../../http-client.js';
 import { browserIdentity, identityOf, newestChromeProfile, profileForUserAgent } from './chrome-identity.js';
 import { isChallenge, keepCloudflareCookies, solveChallenge, withCloudflareCookies } from './cloudflare.js';
 import type { Egress, EgressPool } from './egress-pool.js';
 import { accountKey } from './egress-pool.js';
-import { EgressRelay, type Lane } from './egress-relay.js';
+import { EgressRelay } from './egress-relay.js';
 import { chromeFetchOrder, chromeUpgradeOrder } from './header-order.js';
+import { LaneCache, type Laned } from './lane-cache.js';
 import type { EgressStatus, GrokRequest, GrokResponse, GrokSocket, GrokSocketHandlers, GrokSocketOptions, GrokTransport } from './types.js';
 import { bodyStream, networkError } from './wreq-body.js';
+import { openWreqSocket } from './wreq-socket.js';
 
 /** Chrome's Accept-Encoding; wreq decodes all four natively. */
 const CHROME_ACCEPT_ENCODING = 'gzip, deflate, br, zstd';
-/** Pooled (non-streaming) connections unused this long are closed. */
-const POOL_IDLE_MS = 5 * 60_000;
-
-interface PooledLane {
-  transport: Transport;
-  lane: Lane;
-  lastUsed: number;
-}
+/** Clients (and their connections) unused this long are closed. */
+const IDLE_MS = 5 * 60_000;
 
 /**
  * grok.com traffic through wreq-js (Chrome's TLS ClientHello, HTTP/2 preface and priorities; a
  * Chrome-like WebSocket handshake), every connection through the egress relay. Short calls share
- * one pooled connection per account and egress; streams (`stream: true`) and WebSockets get a
- * lane of their own that is cut the moment the caller lets go.
+ * one client per account, egress and identity; streams (`stream: true`) and WebSockets take a
+ * client of their own from a cache for the length of the turn, so cutting its connection stops
+ * exactly that turn.
  */
 export class WreqTransport implements GrokTransport {
   readonly name = 'wreq';
   private readonly relay: EgressRelay;
-  private readonly pooled = new Map<string, PooledLane>();
+  /** Short calls: one client per key, used concurrently (HTTP/2 multiplexes them). */
+  private readonly shared = new Map<string, Laned<Transport>>();
+  /** Streams: one turn at a time per client. */
+  private readonly streams: LaneCache<Transport>;
+  /** WebSockets: a session (wreq's sockets need one to honour grok.ca_file), one socket at a time. */
+  private readonly sockets: LaneCache<Session>;
   private readonly sweeper: NodeJS.Timeout;
   /** Solves in flight per egress, so a burst of challenged requests asks the solver once. */
   private readonly solving = new Map<string, Promise<void>>();
@@ -40,6 +42,8 @@ export class WreqTransport implements GrokTransport {
     private readonly pool: EgressPool,
   ) {
     this.relay = new EgressRelay(pool, () => config().timeout.connect_sec * 1000);
+    this.streams = new LaneCache(this.relay, (t) => t.close(), IDLE_MS);
+    this.sockets = new LaneCache(this.relay, (s) => s.close(), IDLE_MS);
     this.sweeper = setInterval(() => this.sweep(), 60_000).unref();
   }
 
@@ -66,103 +70,27 @@ export class WreqTransport implements GrokTransport {
   async refreshIdentity(account: string): Promise<void> {
     const egress = this.pool.pick(account);
     egress.antiBotRefreshes++;
-    const prefix = `${egress.id}|${accountKey(account)}|`;
-    for (const [key, p] of this.pooled) {
-      if (!key.startsWith(prefix)) continue;
-      this.pooled.delete(key);
-      this.relay.kill(p.lane);
-      void p.transport.close().catch(() => {});
-    }
+    this.drop(`${egress.id}|${accountKey(account)}|`);
     const solver = this.config().grok.flaresolverr_url.trim();
     if (solver) await this.solve(egress, this.config().grok.base_url, solver);
   }
 
   openWebSocket(url: string, o: GrokSocketOptions, h: GrokSocketHandlers): GrokSocket {
-    const { lane, proxyUrl } = this.relay.open(o.account);
-    const { headers, profile, os } = this.prepare(o.headers, lane.egress, o.account);
-    let ws: WreqSocket | undefined;
-    let session: Session | undefined;
-    let state: 'connecting' | 'open' | 'closed' = 'connecting';
-    const relay = this.relay;
-    const finish = (code: number) => {
-      if (state === 'closed') return;
-      state = 'closed';
-      clearTimeout(handshake);
-      relay.kill(lane);
-      void session?.close().catch(() => {});
-      h.onClose(code);
-    };
-    const handshake = setTimeout(() => {
-      if (state !== 'connecting') return;
-      h.onError(Object.assign(new Error(`WebSocket handshake not finished within ${o.handshakeTimeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
-      finish(1006);
-    }, o.handshakeTimeoutMs);
-    // A session of its own per socket, not wreq's standalone `websocket()`: in wreq-js 3.1.0 that
-    // one verifies against its bundled roots only, so grok.ca_file (SSL_CERT_FILE) never reached
-    // the sockets (measured: CERTIFICATE_VERIFY_FAILED where a session's socket connects, with the
-    // same ClientHello and upgrade headers).
-    const connect = async (): Promise<WreqSocket> => {
-      const s = await createSession({ browser: profile as never, os: os as never, proxy: proxyUrl });
-      session = s;
-      if (state === 'closed') {
-        void s.close().catch(() => {});
-        throw new Error('closed before the handshake');
-      }
-      return s.websocket(url, { headers: chromeUpgradeOrder(headers), maxFrameSize: o.maxPayload, maxMessageSize: o.maxPayload });
-    };
-    connect().then(
-      (socket) => {
-        ws = socket;
-        if (state === 'closed') return safeClose(socket);
-        state = 'open';
-        clearTimeout(handshake);
-        socket.onmessage = (e) => {
-          if (typeof e.data === 'string') h.onMessage(e.data);
-        };
-        socket.onerror = (e) => h.onError(networkError(new Error(e.message ?? 'WebSocket error')));
-        socket.onclose = (e) => finish(e.code);
-        h.onOpen();
+    const { key, profile, os } = this.clientKey(o.account);
+    return openWreqSocket(
+      {
+        url,
+        maxPayload: o.maxPayload,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        connect: async () => {
+          const client = await this.sockets.take(key, o.account, (proxy) => createSession({ browser: profile as never, os: os as never, proxy }));
+          const { headers } = this.prepare(o.headers, client.lane.egress, o.account);
+          return { session: client.handle, headers: chromeUpgradeOrder(headers), release: () => this.sockets.give(client, false) };
+        },
       },
-      (e: unknown) => {
-        if (state === 'closed') return;
-        const status = /unexpected status code:?\s*(\d{3})/i.exec(String((e as Error)?.message ?? e));
-        if (!status) {
-          h.onError(networkError(e));
-          return finish(1006);
-        }
-        void this.refusalReason(url, o, Number(status[1])).then(({ headers, body }) => {
-          if (state === 'closed') return;
-          h.onRefused(Number(status[1]), headers, body);
-          finish(1006);
-        });
-      },
+      h,
+      (status) => this.refusalReason(url, o, status),
     );
-    return {
-      get isOpen() {
-        return state === 'open';
-      },
-      send: (text) => {
-        if (state !== 'open') return;
-        try {
-          ws?.send(text);
-        } catch (e) {
-          // The native side already dropped the connection; its close event follows.
-          h.onError(networkError(e));
-        }
-      },
-      close: (code = 1000) => {
-        if (state !== 'open') return finish(1006);
-        safeClose(ws, code);
-        // A peer that never answers the close frame must not hold the connection.
-        setTimeout(() => finish(1006), 1000).unref();
-      },
-      terminate: () => {
-        safeClose(ws);
-        finish(1006);
-      },
-      pause: () => {},
-      resume: () => {},
-    };
   }
 
   /**
@@ -193,44 +121,37 @@ export class WreqTransport implements GrokTransport {
   async close(graceMs = 0): Promise<void> {
     clearInterval(this.sweeper);
     if (graceMs > 0) await new Promise((r) => setTimeout(r, Math.min(graceMs, 100)).unref());
-    for (const p of this.pooled.values()) void p.transport.close().catch(() => {});
-    this.pooled.clear();
+    for (const c of this.shared.values()) void c.handle.close().catch(() => {});
+    this.shared.clear();
+    this.streams.clear();
+    this.sockets.clear();
     await this.relay.close();
   }
 
   private async requestOnce(url: string, o: GrokRequest): Promise<GrokResponse> {
-    const dedicated = o.stream === true;
-    const pooled = dedicated ? undefined : await this.pooledLane(o.account);
-    let lane: Lane;
-    let transport: Transport;
-    let profile: string;
-    let os: string;
-    let headers: Record<string, string>;
-    if (pooled) {
-      ({ lane, transport } = pooled);
-      ({ headers } = this.prepare(o.headers, lane.egress, o.account));
-    } else {
-      const opened = this.relay.open(o.account);
-      lane = opened.lane;
-      ({ headers, profile, os } = this.prepare(o.headers, lane.egress, o.account));
-      transport = await createTransport({ browser: profile as never, os: os as never, proxy: opened.proxyUrl, poolMaxIdlePerHost: 1 });
-    }
-    const cut = () => {
-      if (dedicated) {
-        this.relay.kill(lane);
-        void transport.close().catch(() => {});
-      }
+    const stream = o.stream === true;
+    const { key, profile, os } = this.clientKey(o.account);
+    const create = (proxy: string) => createTransport({ browser: profile as never, os: os as never, proxy, poolIdleTimeout: IDLE_MS });
+    const client = stream ? await this.streams.take(key, o.account, create) : await this.sharedClient(key, o.account, create);
+    const { headers } = this.prepare(o.headers, client.lane.egress, o.account);
+    // A stream's client goes back to the cache exactly once: as it is after a clean end (its
+    // connection stays open for the next turn), with its connection cut after anything else.
+    let given = false;
+    const done = (clean: boolean) => {
+      if (!stream || given) return;
+      given = true;
+      this.streams.give(client, clean);
     };
     if (o.body !== undefined) headers['content-length'] = String(Buffer.byteLength(o.body));
     const controller = new AbortController();
     const onAbort = () => {
-      cut();
+      done(false);
       controller.abort(o.signal?.reason);
     };
     if (o.signal?.aborted) onAbort();
     else o.signal?.addEventListener('abort', onAbort, { once: true });
     const headersTimer = setTimeout(() => {
-      cut();
+      done(false);
       controller.abort(Object.assign(new Error(`no response headers from grok.com within ${o.headersTimeout} ms`), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
     }, o.headersTimeout);
     try {
@@ -238,7 +159,7 @@ export class WreqTransport implements GrokTransport {
         method: o.method,
         headers: chromeFetchOrder(headers),
         body: o.body ?? null,
-        transport,
+        transport: client.handle,
         disableDefaultHeaders: true,
         redirect: 'manual',
         signal: controller.signal,
@@ -253,17 +174,17 @@ export class WreqTransport implements GrokTransport {
       const setCookie = res.headers.getSetCookie();
       if (setCookie.length) {
         out['set-cookie'] = setCookie;
-        keepCloudflareCookies(lane.egress, setCookie);
+        keepCloudflareCookies(client.lane.egress, setCookie);
       }
-      out['x-grok2api-egress'] = lane.egress.masked;
-      const body = bodyStream(res.body as never, o.bodyTimeout, () => {
+      out['x-grok2api-egress'] = client.lane.egress.masked;
+      const body = bodyStream(res.body as never, o.bodyTimeout, (complete) => {
         o.signal?.removeEventListener('abort', onAbort);
-        cut();
+        done(complete);
       });
       return { statusCode: res.status, headers: out, body };
     } catch (e) {
       o.signal?.removeEventListener('abort', onAbort);
-      cut();
+      done(false);
       const reason = controller.signal.reason as { code?: string } | undefined;
       if (controller.signal.aborted && reason?.code === 'UND_ERR_HEADERS_TIMEOUT') throw reason;
       throw networkError(e);
@@ -297,29 +218,46 @@ export class WreqTransport implements GrokTransport {
     return { headers, profile: id.profile, os: id.os };
   }
 
-  private async pooledLane(account: string | undefined): Promise<PooledLane> {
+  /** Which client serves an account: its egress, and the identity (profile, OS) it is seen with. */
+  private clientKey(account: string | undefined): { key: string; profile: string; os: string } {
     const egress = this.pool.pick(account);
     const id = egress.cfUserAgent ? identityOf(profileForUserAgent(egress.cfUserAgent) ?? newestChromeProfile(), osOf(egress.cfUserAgent)) : browserIdentity(this.config().grok, account);
-    const key = `${egress.id}|${account ? accountKey(account) : ''}|${id.profile}|${id.os}`;
-    let p = this.pooled.get(key);
-    if (p && !p.lane.killed) {
-      p.lastUsed = Date.now();
-      return p;
+    return { key: `${egress.id}|${account ? accountKey(account) : ''}|${id.profile}|${id.os}`, profile: id.profile, os: id.os };
+  }
+
+  private async sharedClient(key: string, account: string | undefined, create: (proxyUrl: string) => Promise<Transport>): Promise<Laned<Transport>> {
+    let c = this.shared.get(key);
+    if (c && !c.lane.killed) {
+      c.lastUsed = Date.now();
+      return c;
     }
     const { lane, proxyUrl } = this.relay.open(account);
-    const transport = await createTransport({ browser: id.profile as never, os: id.os as never, proxy: proxyUrl, poolIdleTimeout: POOL_IDLE_MS });
-    p = { transport, lane, lastUsed: Date.now() };
-    this.pooled.set(key, p);
-    return p;
+    c = { key, handle: await create(proxyUrl), lane, lastUsed: Date.now() };
+    this.shared.set(key, c);
+    return c;
+  }
+
+  /** Drops every client whose key starts with `prefix`: they were opened with an older identity. */
+  private drop(prefix: string): void {
+    for (const [key, c] of this.shared) {
+      if (!key.startsWith(prefix)) continue;
+      this.shared.delete(key);
+      this.relay.kill(c.lane);
+      void c.handle.close().catch(() => {});
+    }
+    this.streams.drop(prefix);
+    this.sockets.drop(prefix);
   }
 
   private sweep(now = Date.now()): void {
-    for (const [key, p] of this.pooled) {
-      if (now - p.lastUsed < POOL_IDLE_MS) continue;
-      this.pooled.delete(key);
-      this.relay.kill(p.lane);
-      void p.transport.close().catch(() => {});
+    for (const [key, c] of this.shared) {
+      if (now - c.lastUsed < IDLE_MS) continue;
+      this.shared.delete(key);
+      this.relay.kill(c.lane);
+      void c.handle.close().catch(() => {});
     }
+    this.streams.sweep(now);
+    this.sockets.sweep(now);
   }
 
   private solve(egress: Egress, url: string, solver: string): Promise<void> {
@@ -332,25 +270,12 @@ export class WreqTransport implements GrokTransport {
           egress.cfUserAgent = s.userAgent || null;
           egress.cfSolvedAt = Date.now();
           // Connections opened with the old identity must not carry the new clearance.
-          for (const [key, lane] of this.pooled) {
-            if (!key.startsWith(`${egress.id}|`)) continue;
-            this.pooled.delete(key);
-            this.relay.kill(lane.lane);
-            void lane.transport.close().catch(() => {});
-          }
+          this.drop(`${egress.id}|`);
         })
         .finally(() => this.solving.delete(egress.id));
       this.solving.set(egress.id, p);
     }
     return p;
-  }
-}
-
-function safeClose(ws: WreqSocket | undefined, code?: number): void {
-  try {
-    ws?.close(code);
-  } catch {
-    // already gone
   }
 }
 
