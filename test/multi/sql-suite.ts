@@ -23,7 +23,7 @@ assets_url = "${fakeUrl}"
 requests = false
 [database]
 # Generous: 200 concurrent streams on a shared 2-core machine; the 1 s outage bound is tested in test/sql/outage.test.ts.
-timeout_ms = 5000
+timeout_ms = 15000
 `;
 
 const accounts = async (p: Proc) => ((await (await p.admin('GET', '/admin/api/tokens')).json()) as { tokens: any[] }).tokens;

@@ -108,10 +108,9 @@ export class SqlStore implements Store {
    */
   private poolTx<T>(fn: (c: SqlConn, cursor: string | null) => Promise<T>, durable = true): Promise<T> {
     return this.db.tx(async (c) => {
-      if (!durable && this.db.dialect === 'pgsql') await c.query('SET LOCAL synchronous_commit = off');
       const row = (await c.query(`SELECT value FROM ${this.t.state} WHERE name = 'pool' FOR UPDATE`)).rows[0];
       return fn(c, row?.value == null ? null : String(row.value));
-    });
+    }, { durable });
   }
 
   private async loadAccount(c: SqlConn, id: string): Promise<Account | null> {
