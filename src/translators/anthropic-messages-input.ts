@@ -4,7 +4,7 @@ import type { ModelSpec } from '../core/models.js';
 import { errors } from '../errors.js';
 import { countTokens } from '../lib/tokenizer.js';
 import type { AttachmentRef, AttachmentSource } from './content-parts.js';
-import { checkPart, compactArguments, promptTokensOf, pushToolCall, unsupported } from './neutral-helpers.js';
+import { checkPart, compactArguments, hasText, promptTokensOf, pushToolCall, unsupported } from './neutral-helpers.js';
 
 /** The parsed Anthropic request. */
 export interface MessagesPlan {
@@ -22,7 +22,7 @@ function blockText(blocks: Block[], param: string): string[] {
   blocks.forEach((b, j) => {
     if (b.type === 'text') {
       const t = checkPart(textBlock, b, `${param}.${j}`).text;
-      if (t) out.push(t);
+      if (hasText(t)) out.push(t);
     } else if (b.type === 'image' || b.type === 'document') {
       throw unsupported(`${param}.${j}.type`, `'${b.type}' blocks are not supported by this server yet; send text blocks only.`);
     } else {
@@ -47,7 +47,7 @@ function sourceOf(b: Block, at: string): AttachmentSource | string {
 /** One Anthropic message → neutral messages (tool_result blocks become tool messages). */
 function convert(role: 'user' | 'assistant', content: string | Block[], param: string, out: NeutralMessage[], refs: AttachmentRef[] | null): void {
   if (typeof content === 'string') {
-    if (content) out.push({ role, parts: [content] });
+    if (hasText(content)) out.push({ role, parts: [content] });
     return;
   }
   let text: NeutralMessage | null = null;
@@ -61,7 +61,7 @@ function convert(role: 'user' | 'assistant', content: string | Block[], param: s
       if (!text) text = { role, parts: [] };
       if (b.type === 'text') {
         const t = checkPart(textBlock, b, at).text;
-        if (t) text.parts.push(t);
+        if (hasText(t)) text.parts.push(t);
         return;
       }
       if (role !== 'user') throw errors.invalidValue(`${at}.type`, `'${b.type}' blocks are only allowed in user messages.`);

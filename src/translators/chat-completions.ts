@@ -8,6 +8,7 @@ import { renderToolPrompt } from '../tools/prompt.js';
 import type { ChatRequest, ChatRequestMessage } from '../openai/chat-request.js';
 import { assistantToolCalls, parseLimits, parseResponseFormat, parseToolChoice, parseTools } from './chat-emulated.js';
 import { attachmentSource, isAttachmentPart, type AttachmentRef } from './content-parts.js';
+import { hasText } from './neutral-helpers.js';
 
 /** What the chat translator needs to know besides the request. */
 export interface ChatOptions {
@@ -50,13 +51,13 @@ function unsupported(param: string, what: string): AppError {
 function textParts(msg: ChatRequestMessage, index: number, found?: Omit<AttachmentRef, 'message'>[]): string[] {
   const { content } = msg;
   if (content == null) return [];
-  if (typeof content === 'string') return content ? [content] : [];
+  if (typeof content === 'string') return hasText(content) ? [content] : [];
   const parts: string[] = [];
   content.forEach((part, j) => {
     if (part.type === 'text' || part.type === 'input_text') {
       const text = (part as { text?: unknown }).text;
       if (typeof text !== 'string') throw errors.invalidValue(`messages[${index}].content[${j}].text`, 'A text part needs a string `text`.');
-      if (text) parts.push(text);
+      if (hasText(text)) parts.push(text);
     } else if (found && isAttachmentPart(part.type)) {
       found.push(attachmentSource(part, `messages[${index}].content[${j}]`));
     } else {

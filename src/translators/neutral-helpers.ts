@@ -19,6 +19,12 @@ export function promptTokensOf(messages: readonly NeutralMessage[]): number {
   return n;
 }
 
+/**
+ * Whether a text part says anything. Whitespace-only text is dropped like "" on every endpoint,
+ * so a prompt of blanks gets the same 400 as an empty one instead of a pointless upstream call.
+ */
+export const hasText = (text: string): boolean => text.trim() !== '';
+
 export function unsupported(param: string, what: string): AppError {
   return new AppError(400, 'invalid_request_error', 'unsupported_parameter', what, param);
 }

@@ -10,7 +10,7 @@ import {
 import type { StoredResponse } from '../store/responses.js';
 import type { AttachmentRef } from './content-parts.js';
 import { jsonInstructions, jsonSchemaFormat, type JsonFormat } from '../tools/json-output.js';
-import { checkPart, compactArguments, promptTokensOf, pushToolCall, unsupported } from './neutral-helpers.js';
+import { checkPart, compactArguments, hasText, promptTokensOf, pushToolCall, unsupported } from './neutral-helpers.js';
 
 export interface ResponsesOptions {
   defaultThinking: boolean;
@@ -62,14 +62,14 @@ function attachmentOf(p: Record<string, unknown>, at: string, message: NeutralMe
 
 /** Text of a content array; image/file parts become attachment refs of `message` when one is given. */
 function partsText(content: string | { type: string }[], param: string, message?: NeutralMessage, refs?: AttachmentRef[]): string[] {
-  if (typeof content === 'string') return content ? [content] : [];
+  if (typeof content === 'string') return hasText(content) ? [content] : [];
   const out: string[] = [];
   content.forEach((p, j) => {
     const at = `${param}[${j}]`;
     if (p.type === 'input_text' || p.type === 'output_text' || p.type === 'text' || p.type === 'refusal') {
       const text = (p as { text?: unknown; refusal?: unknown }).text ?? (p as { refusal?: unknown }).refusal;
       if (typeof text !== 'string') throw errors.invalidValue(`${at}.text`, `A '${p.type}' part needs a string \`text\`.`);
-      if (text) out.push(text);
+      if (hasText(text)) out.push(text);
     } else if ((p.type === 'input_image' || p.type === 'input_file') && message && refs) {
       refs.push(attachmentOf(p as Record<string, unknown>, at, message));
     } else if (p.type === 'input_image' || p.type === 'input_file' || p.type === 'input_audio') {
@@ -83,7 +83,7 @@ function partsText(content: string | { type: string }[], param: string, message?
 
 /** Request `input` → neutral messages (function calls merge into the preceding assistant turn). */
 export function inputToMessages(input: ResponsesRequest['input'], refs: AttachmentRef[] = []): NeutralMessage[] {
-  if (typeof input === 'string') return input ? [{ role: 'user', parts: [input] }] : [];
+  if (typeof input === 'string') return hasText(input) ? [{ role: 'user', parts: [input] }] : [];
   const messages: NeutralMessage[] = [];
   input.forEach((raw, i) => {
     const param = `input[${i}]`;
