@@ -62,6 +62,10 @@ export interface RedisProc {
   port: number;
   start(): Promise<void>;
   kill(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections open and answers nothing (a hung Redis). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 /** A private redis-server (never the shared one): AOF in a temp dir, so a kill -9 and restart keeps the data. */
@@ -87,6 +91,12 @@ export async function privateRedis(): Promise<RedisProc> {
       const c = child!;
       c.kill('SIGKILL');
       if (c.exitCode === null && c.signalCode === null) await new Promise((r) => c.once('exit', r));
+    },
+    pause() {
+      child!.kill('SIGSTOP');
+    },
+    resume() {
+      child!.kill('SIGCONT');
     },
   };
   tracked.push({ dir });

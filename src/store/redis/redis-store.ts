@@ -16,6 +16,7 @@ import { MAX_ERROR_LENGTH } from '../report-rules.js';
 import type { Account, AccountPatch, ImportItem, LeaseRequest, LeaseResult, ModeQuota, Outcome, PoolPolicy, Store } from '../types.js';
 import { connectOrThrow, createRedis, isConnectionError, redisLabel, storeUnavailable } from './connection.js';
 import { redisKeys, type RedisKeys } from './keys.js';
+import { RedisLiveness } from './liveness.js';
 import * as lua from './lua/scripts.js';
 
 export interface RedisStoreOptions {
@@ -27,6 +28,8 @@ export interface RedisStoreOptions {
   leaseTtlMs?: number;
   /** Told about background problems (failed renewals/replays). */
   onError?: (err: unknown, what: string) => void;
+  /** A PING unanswered this long marks Redis down (./liveness.ts). Default 300 ms. */
+  livenessTimeoutMs?: number;
 }
 
 type Cmd = (...args: (string | number)[]) => Promise<unknown>;
@@ -70,6 +73,8 @@ export class RedisStore implements Store {
   private pending: [string, Outcome, PoolPolicy][] = [];
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
   private renewTimer: NodeJS.Timeout | undefined;
+  /** Fails commands fast while Redis does not answer. */
+  readonly liveness: RedisLiveness;
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.keys = redisKeys(opts.prefix);
@@ -82,6 +87,8 @@ export class RedisStore implements Store {
     this.subscriber = createRedis({ url: opts.url }, { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
     for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) this.client.defineCommand(name, { numberOfKeys, lua });
     this.client.on('ready', () => void this.replayPending());
+    this.liveness = new RedisLiveness(this.client, opts.livenessTimeoutMs ?? 300);
+    this.liveness.onChange((up) => up && void this.replayPending());
     this.subscriber.on('message', (channel: string, message: string) => {
       for (const h of this.handlers.get(channel) ?? []) h(message);
     });
@@ -107,16 +114,19 @@ export class RedisStore implements Store {
     const renewEvery = Math.max(1000, Math.floor(this.leaseTtlMs / 3));
     this.renewTimer = setInterval(() => void this.renewLeases(), renewEvery);
     this.renewTimer.unref();
+    this.liveness.start();
   }
 
   async close(): Promise<void> {
     clearInterval(this.renewTimer);
+    this.liveness.stop();
     await this.replayPending();
     this.subscriber.disconnect();
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
   async ping(): Promise<boolean> {
+    if (!this.liveness.alive) return false;
     try {
       return (await this.client.ping()) === 'PONG';
     } catch {
