@@ -1,3 +1,4 @@
+import type { ErrorCode } from './error-codes.js';
 import type { AccountEffect, AnswerQuality } from './store/types.js';
 
 /** The OpenAI error envelope's `type` values this server uses. */
@@ -10,7 +11,7 @@ export type ErrorType =
   | 'server_error';
 
 export interface ErrorBody {
-  error: { message: string; type: ErrorType; param: string | null; code: string | null };
+  error: { message: string; type: ErrorType; param: string | null; code: ErrorCode | null };
 }
 
 /**
@@ -21,7 +22,8 @@ export class AppError extends Error {
   constructor(
     readonly status: number,
     readonly type: ErrorType,
-    readonly code: string | null,
+    /** One of the codes in error-codes.ts (the README's error table lists the same). */
+    readonly code: ErrorCode | null,
     message: string,
     readonly param: string | null = null,
     /** Seconds, sent as `Retry-After`. */
@@ -53,7 +55,7 @@ function upstreamErrorType(status: number): ErrorType {
 export class UpstreamError extends AppError {
   constructor(
     status: number,
-    code: string,
+    code: ErrorCode,
     message: string,
     readonly disposition: Disposition,
     readonly effect: AccountEffect,

@@ -1,4 +1,5 @@
 import type { Attachment, NeutralMessage } from '../core/intent.js';
+import type { ErrorCode } from '../error-codes.js';
 import { AppError } from '../errors.js';
 import { FetchRefusedError, guardedFetch, type FetchPolicy } from '../lib/guarded-fetch.js';
 import { acceptedFor, acceptedList, defaultName, sniffMime, type AttachmentKind } from '../lib/sniff.js';
@@ -39,7 +40,7 @@ export function isAttachmentPart(type: string): boolean {
   return ATTACHMENT_PART_TYPES.has(type);
 }
 
-const ERROR_CODE: Record<AttachmentKind, string> = { image: 'invalid_image_url', audio: 'invalid_input_audio', file: 'invalid_file_url' };
+const ERROR_CODE: Record<AttachmentKind, ErrorCode> = { image: 'invalid_image_url', audio: 'invalid_input_audio', file: 'invalid_file_url' };
 const LABEL: Record<AttachmentKind, string> = { image: 'The image', audio: 'The audio', file: 'The file' };
 
 /** A 400 for one attachment, saying why. */

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../error-codes.js';
 import { UpstreamError, type Disposition } from '../../errors.js';
 import type { AccountEffect } from '../../store/types.js';
 
@@ -44,7 +45,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 
 const has = (haystack: string, markers: readonly string[]) => markers.some((m) => haystack.includes(m));
 
-function err(status: number, code: string, message: string, disposition: Disposition, effect: AccountEffect, upstreamStatus: number, retryAfterMs?: number) {
+function err(status: number, code: ErrorCode, message: string, disposition: Disposition, effect: AccountEffect, upstreamStatus: number, retryAfterMs?: number) {
   return new UpstreamError(status, code, message, disposition, effect, retryAfterMs, upstreamStatus);
 }
 
