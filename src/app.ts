@@ -1,14 +1,16 @@
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { checkAdmin } from './http/auth.js';
+import { installBodyLimit } from './http/body-limit.js';
 import { installErrorHandlers } from './http/error-handler.js';
 import { trackRoutes } from './http/route-list.js';
+import { serverOptions } from './http/server-options.js';
 import { registerKeyRoutes } from './routes/admin/keys.js';
 import { registerMediaAdminRoutes } from './routes/admin/media-admin.js';
 import { registerPoolAdminRoutes } from './routes/admin/pool-admin.js';
 import { registerStatsRoutes } from './routes/admin/stats.js';
 import { registerUiRoutes } from './routes/admin/ui.js';
-import { registerSessionRoutes } from './routes/admin/session.js';
+import { registerSessionAdminRoutes, registerSessionRoutes } from './routes/admin/session.js';
 import { registerTokenRoutes } from './routes/admin/tokens.js';
 import { registerUpstreamAdminRoutes } from './routes/admin/upstream-admin.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -31,14 +33,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     loggerInstance: services.log as FastifyBaseLogger,
     // One line per request from our own onResponse hook instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: Math.floor(config.security.max_body_mb * 1024 * 1024),
-    // Behind docker/nginx the client address comes from X-Forwarded-For.
-    trustProxy: true,
+    // trust_proxy, request_timeout_sec (start-up settings, like the listen address).
+    ...serverOptions(config),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
   trackRoutes(app);
   installErrorHandlers(app, () => services.config().security.max_body_mb);
+  installBodyLimit(app, () => services.config().security.max_body_mb);
   await app.register(cors, { origin: config.security.cors_origins.includes('*') ? true : config.security.cors_origins });
 
   if (config.log.requests) {
@@ -72,7 +74,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerSessionRoutes(app, services);
   registerUiRoutes(app);
   await app.register(async (scope) => {
-    scope.addHook('onRequest', async (req) => checkAdmin(req, services.appKey));
+    scope.addHook('onRequest', async (req) => checkAdmin(req, services.appKey, services.sessions));
+    registerSessionAdminRoutes(scope, services);
     registerTokenRoutes(scope, services);
     registerPoolAdminRoutes(scope, services);
     registerKeyRoutes(scope, services);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/schema.js';
+import { AdminSessions } from './http/admin-sessions.js';
 import { ClientKeys } from './http/auth.js';
 import { createLogger } from './logger.js';
 import { unknownFrames } from './upstream/grok/unknown-frames.js';
@@ -47,7 +48,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   // Frames grok.com sends that this server does not know are logged here, once per kind.
   unknownFrames.useLogger(log);
   // local: files under DATA_DIR, this process only; redis, pgsql, mysql: shared by every instance.
-  const { store, settings: settingsBackend, responses, tasks: sharedTasks, keys, stats } = await openStorage(config, log);
+  const { store, settings: settingsBackend, responses, tasks: sharedTasks, keys, stats, sessions } = await openStorage(config, log);
   const settings = new SettingsService(config, settingsBackend, (err) => log.error({ err: (err as Error).message }, 'applying changed settings failed'));
   settings.onChange((c) => (log.level = c.log.level));
   await settings.init();
@@ -71,6 +72,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     chat: selectChatTransport(getConfig, createWsChatUpstream(getConfig, grok), createRestChatUpstream(getConfig, grok)),
     log,
     appKey: key,
+    sessions: new AdminSessions(sessions, () => key),
     clientKeys,
     keys,
     stats,
@@ -90,6 +92,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
       await store.close();
       await responses.close();
       await keys.close();
+      await sessions.close();
       await grok.close();
     },
   };

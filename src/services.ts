@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import type { AdminSessions } from './http/admin-sessions.js';
 import type { ClientKeys } from './http/auth.js';
 import type { MediaServices } from './media/services.js';
 import type { SettingsService } from './config/settings.js';
@@ -29,6 +30,8 @@ export interface Services {
   log: Logger;
   /** The admin password (from config, or generated and stored on first start). */
   appKey: string;
+  /** Admin console sessions and the login throttle, in the store (shared by every instance). */
+  sessions: AdminSessions;
   /** Client API keys from config/env (store-managed keys add to these later). */
   clientKeys: ClientKeys;
   /** Client keys managed in the admin console (limits, expiry, model allowlist). */

@@ -18,6 +18,7 @@ const ENV_KEYS: Record<string, string> = {
   SERVER_PORT: 'server.port',
   SERVER_WORKERS: 'server.workers',
   SERVER_STORAGE_TYPE: 'server.storage_type',
+  SERVER_TRUST_PROXY: 'server.trust_proxy',
   DATA_DIR: 'server.data_dir',
   LOG_LEVEL: 'log.level',
   REDIS_URL: 'redis.url',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTrustProxy } from '../http/trust-proxy.js';
 
 /**
  * The shape of the merged configuration (defaults TOML → DATA_DIR/config.toml → env). Keys are
@@ -12,6 +13,15 @@ const commaList = z.union([z.array(z.string()), z.string()]).transform((v) =>
   (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean),
 );
 const httpUrl = z.string().refine((v) => /^https?:\/\/[^/\s]+/.test(v), 'must be an http(s) URL such as https://grok.com');
+/** server.trust_proxy: false, a hop count, or the proxies' addresses/CIDRs (see http/trust-proxy.ts). */
+const trustProxy = z.unknown().transform((v, ctx) => {
+  const parsed = parseTrustProxy(v);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
 
 const proxyUrl = z.string().regex(/^(https?|socks5h?):\/\/[^\s]+$/, 'must start with http://, https://, socks5:// or socks5h://');
 
@@ -64,9 +74,17 @@ export const configSchema = z
         data_dir: z.string().min(1),
         storage_type: z.enum(['local', 'redis', 'pgsql', 'mysql']),
         shutdown_grace_sec: z.coerce.number().min(0),
+        trust_proxy: trustProxy,
+        request_timeout_sec: positive,
       })
       .strict(),
-    redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'), prefix: z.string().min(1) }).strict(),
+    redis: z
+      .object({
+        url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+        prefix: z.string().min(1),
+        liveness_timeout_ms: z.coerce.number().int().min(50).max(60_000),
+      })
+      .strict(),
     database: z
       .object({
         url: z.union([z.literal(''), z.string().regex(/^(postgres|postgresql|mysql|mariadb):\/\/[^\s]+$/, 'must start with postgres://, postgresql://, mysql:// or mariadb://')]),

@@ -1,7 +1,8 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError, errors } from '../errors.js';
 import type { KeyStore } from '../store/keys.js';
+import type { AdminSessions } from './admin-sessions.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
@@ -105,39 +106,10 @@ export function clientKeyTags(req: FastifyRequest): string[] | undefined {
   return tags && tags.length ? tags : undefined;
 }
 
-export const ADMIN_COOKIE = 'g2a_admin';
-
-/**
- * Stateless admin sessions: `<expiry>.<hmac(appKey, expiry)>`. Any instance that knows the
- * admin key can verify them, and changing the key logs everybody out.
- */
-export function signSession(appKey: string, ttlMs: number, now = Date.now()): string {
-  const exp = String(now + ttlMs);
-  return `${exp}.${createHmac('sha256', appKey).update(exp).digest('base64url')}`;
-}
-
-export function verifySession(appKey: string, value: string | undefined, now = Date.now()): boolean {
-  if (!value) return false;
-  const dot = value.indexOf('.');
-  if (dot < 0) return false;
-  const exp = value.slice(0, dot);
-  if (!/^\d+$/.test(exp) || Number(exp) < now) return false;
-  return safeEqual(value.slice(dot + 1), createHmac('sha256', appKey).update(exp).digest('base64url'));
-}
-
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-/** Admin access: the admin key as Bearer, or a valid session cookie. */
-export function checkAdmin(req: FastifyRequest, appKey: string): void {
+/** Admin access: the admin key as Bearer, or a live session cookie (http/admin-sessions.ts). */
+export async function checkAdmin(req: FastifyRequest, appKey: string, sessions: AdminSessions): Promise<void> {
   const key = presentedKey(req);
   if (key && safeEqual(key, appKey)) return;
-  if (verifySession(appKey, readCookie(req.headers.cookie, ADMIN_COOKIE))) return;
+  if (await sessions.isValid(req)) return;
   throw errors.adminAuth();
 }

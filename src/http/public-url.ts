@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 
 /**
  * The public origin for links to this server's own resources (API.md §4.7: `APP_URL`, else the
- * request's scheme and host, which honour X-Forwarded-* since trustProxy is on).
+ * request's scheme and host, which honour X-Forwarded-* from the proxies server.trust_proxy trusts).
  */
 export function publicBase(req: FastifyRequest, config: Config): string {
   if (config.app.app_url) return config.app.app_url.replace(/\/+$/, '');

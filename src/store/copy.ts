@@ -94,6 +94,7 @@ async function open(config: Config): Promise<Opened> {
       await storage.store.close();
       await storage.responses.close();
       await storage.keys.close();
+      await storage.sessions.close();
     },
   };
 }

@@ -13,15 +13,19 @@ import type { StatsStore } from '../stats/types.js';
 import type { KeyStore } from './keys.js';
 import { LocalKeyStore } from './local/local-key-store.js';
 import { LocalResponseStore } from './local/local-response-store.js';
+import { LocalSessionStore } from './local/local-session-store.js';
 import { LocalStore } from './local/local-store.js';
 import { RedisKeyStore } from './redis/redis-key-store.js';
 import { RedisResponseStore } from './redis/redis-response-store.js';
+import { RedisSessionStore } from './redis/redis-session-store.js';
 import { RedisStore } from './redis/redis-store.js';
 import { RedisTaskStore } from './redis/redis-task-store.js';
 import type { ResponseStore } from './responses.js';
+import type { SessionStore } from './sessions.js';
 import { databaseOptions } from './sql/options.js';
 import { SqlKeyStore } from './sql/sql-key-store.js';
 import { SqlResponseStore } from './sql/sql-response-store.js';
+import { SqlSessionStore } from './sql/sql-session-store.js';
 import { sqlSettingsBackend } from './sql/sql-settings.js';
 import { SqlStats } from './sql/sql-stats.js';
 import { SqlStore } from './sql/sql-store.js';
@@ -37,26 +41,29 @@ export interface Storage {
   tasks: TaskStore | undefined;
   keys: KeyStore;
   stats: StatsStore;
+  /** Admin sessions and the login throttle. */
+  sessions: SessionStore;
 }
 
 export async function openStorage(config: Config, log: Logger): Promise<Storage> {
   const type = config.server.storage_type;
   const logSize = config.log.recent_requests;
   if (type === 'redis') {
-    const store = new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, onError: (err, what) => log.warn({ err: (err as Error).message }, `redis: ${what} failed`) });
+    const store = new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, livenessTimeoutMs: config.redis.liveness_timeout_ms, onError: (err, what) => log.warn({ err: (err as Error).message }, `redis: ${what} failed`) });
     await store.init();
     const tasks = new RedisTaskStore(store);
     await tasks.init();
     const stats = new RedisStats(store.client, store.keys, store.label, { logSize, onError: (err) => log.warn({ err: (err as Error).message }, 'redis: flushing stats failed') });
     await stats.init();
-    return { store, settings: redisSettingsBackend(store), responses: new RedisResponseStore(store), tasks, keys: new RedisKeyStore(store.client, store.keys, store.label), stats };
+    const sessions = new RedisSessionStore(store.client, store.keys, store.label);
+    return { store, settings: redisSettingsBackend(store), responses: new RedisResponseStore(store), tasks, keys: new RedisKeyStore(store.client, store.keys, store.label), stats, sessions };
   }
   if (type === 'pgsql' || type === 'mysql') {
     const store = new SqlStore({ ...databaseOptions(config), onError: (err, what) => log.warn({ err: (err as Error).message }, `database: ${what} failed`) });
     await store.init();
     const stats = new SqlStats(store, { logSize, onError: (err) => log.warn({ err: (err as Error).message }, 'database: flushing stats failed') });
     await stats.init();
-    return { store, settings: sqlSettingsBackend(store), responses: new SqlResponseStore(store), tasks: new SqlTaskStore(store), keys: new SqlKeyStore(store), stats };
+    return { store, settings: sqlSettingsBackend(store), responses: new SqlResponseStore(store), tasks: new SqlTaskStore(store), keys: new SqlKeyStore(store), stats, sessions: new SqlSessionStore(store) };
   }
   const dataDir = config.server.data_dir;
   const store = new LocalStore({ dataDir });
@@ -67,5 +74,7 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
   await keys.init();
   const stats = new Stats({ dataDir, logSize, onError: (err) => log.warn({ err }, 'writing stats.json failed') });
   await stats.init();
-  return { store, settings: fileSettingsBackend(dataDir), responses, tasks: undefined, keys, stats };
+  const sessions = new LocalSessionStore({ dataDir, onFlushError: (err) => log.error({ err }, 'writing sessions.json failed; retrying') });
+  await sessions.init();
+  return { store, settings: fileSettingsBackend(dataDir), responses, tasks: undefined, keys, stats, sessions };
 }

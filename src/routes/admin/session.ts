@@ -1,52 +1,48 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { ADMIN_COOKIE, safeEqual, signSession } from '../../http/auth.js';
+import { sessionCookie, throttleClient } from '../../http/admin-sessions.js';
+import { safeEqual } from '../../http/auth.js';
 import { parseBody } from '../../http/validate.js';
 import type { Services } from '../../services.js';
 
-const SESSION_TTL_MS = 12 * 3600 * 1000;
 const loginSchema = z.object({ password: z.string().min(1) });
 
 /**
- * Wrong passwords are slowed down per client address: each recent failure adds a delay
- * (250 ms doubling, capped at 8 s), which makes guessing impractical without locking anybody out.
+ * POST /admin/api/login and /admin/api/logout (these two need no session). Wrong passwords are
+ * slowed down per client (store/sessions.ts LOGIN_THROTTLE): each try of a streak waits for its
+ * slot, tries beyond 8 s of booked slots get 429 without the password being checked.
  */
-class LoginThrottle {
-  private failures = new Map<string, { count: number; at: number }>();
-  delayMs(ip: string): number {
-    const f = this.failures.get(ip);
-    if (!f || Date.now() - f.at > 15 * 60_000) return 0;
-    return Math.min(8000, 250 * 2 ** (f.count - 1));
-  }
-  fail(ip: string): void {
-    const f = this.failures.get(ip);
-    this.failures.set(ip, { count: (f && Date.now() - f.at < 15 * 60_000 ? f.count : 0) + 1, at: Date.now() });
-    if (this.failures.size > 10_000) this.failures.clear();
-  }
-  succeed(ip: string): void {
-    this.failures.delete(ip);
-  }
-}
-
-/** POST /admin/api/login and /admin/api/logout (these two need no session). */
 export function registerSessionRoutes(app: FastifyInstance, services: Services): void {
-  const throttle = new LoginThrottle();
   app.post('/admin/api/login', async (req, reply) => {
     const { password } = parseBody(loginSchema, req.body);
-    const wait = throttle.delayMs(req.ip);
-    if (wait) await new Promise((r) => setTimeout(r, wait));
+    const client = throttleClient(req.ip);
+    const slot = await services.sessions.store.claimLoginSlot(client);
+    if (!slot.ok) {
+      const sec = Math.max(1, Math.ceil(slot.retryAfterMs / 1000));
+      throw new AppError(429, 'rate_limit_error', 'rate_limit_exceeded', `Too many sign-in attempts from your address. Retry after ${sec} s.`, null, sec);
+    }
+    if (slot.waitMs > 0) await new Promise((r) => setTimeout(r, slot.waitMs));
     if (!safeEqual(password, services.appKey)) {
-      throttle.fail(req.ip);
       throw new AppError(401, 'authentication_error', 'invalid_password', 'Wrong admin password (APP_KEY).');
     }
-    throttle.succeed(req.ip);
-    const value = signSession(services.appKey, SESSION_TTL_MS);
-    reply.header('set-cookie', `${ADMIN_COOKIE}=${value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}`);
-    return { ok: true, expires_at: new Date(Date.now() + SESSION_TTL_MS).toISOString() };
+    await services.sessions.store.clearLoginFailures(client);
+    const { cookie, expiresAt } = await services.sessions.open();
+    reply.header('set-cookie', sessionCookie(req, cookie));
+    return { ok: true, expires_at: new Date(expiresAt).toISOString() };
   });
-  app.post('/admin/api/logout', async (_req, reply) => {
-    reply.header('set-cookie', `${ADMIN_COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0`);
+  app.post('/admin/api/logout', async (req, reply) => {
+    await services.sessions.close(req);
+    reply.header('set-cookie', sessionCookie(req, null));
     return { ok: true };
+  });
+}
+
+/** POST /admin/api/logout-everywhere (admin scope): ends every admin session on every instance. */
+export function registerSessionAdminRoutes(scope: FastifyInstance, services: Services): void {
+  scope.post('/admin/api/logout-everywhere', async (req, reply) => {
+    const ended = await services.sessions.store.removeAll();
+    reply.header('set-cookie', sessionCookie(req, null));
+    return { ok: true, ended };
   });
 }

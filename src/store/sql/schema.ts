@@ -23,6 +23,10 @@ export interface Tables {
   statsDims: string;
   requestLog: string;
   statsFlushes: string;
+  /** Admin sessions: lookup_id (HMAC of the cookie), expires_at. */
+  adminSessions: string;
+  /** Login throttle per client: tries, next_at, expires_at (store/sessions.ts). */
+  loginThrottle: string;
 }
 
 export function tableNames(prefix: string): Tables {
@@ -41,6 +45,8 @@ export function tableNames(prefix: string): Tables {
     statsDims: t('stats_dims'),
     requestLog: t('request_log'),
     statsFlushes: t('stats_flushes'),
+    adminSessions: t('admin_sessions'),
+    loginThrottle: t('login_throttle'),
   };
 }
 
@@ -95,6 +101,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ...table(d, sql, t.statsDims, ['dim VARCHAR(16) NOT NULL', 'id VARCHAR(191) NOT NULL', ...METRICS, 'PRIMARY KEY (dim, id)']),
       ...table(d, sql, t.requestLog, [`id ${sql.serial}`, `data ${sql.text} NOT NULL`]),
       ...table(d, sql, t.statsFlushes, ['id VARCHAR(64) PRIMARY KEY', 'at BIGINT NOT NULL'], [['at', 'at']]),
+    ],
+  },
+  {
+    version: 2,
+    name: 'admin sessions and login throttle',
+    statements: (t, sql, d) => [
+      ...table(d, sql, t.adminSessions, ['lookup_id VARCHAR(64) PRIMARY KEY', 'expires_at BIGINT NOT NULL'], [['expiry', 'expires_at']]),
+      ...table(d, sql, t.loginThrottle, ['client VARCHAR(191) PRIMARY KEY', 'tries BIGINT NOT NULL', 'next_at BIGINT NOT NULL', 'expires_at BIGINT NOT NULL'], [['expiry', 'expires_at']]),
     ],
   },
 ];
