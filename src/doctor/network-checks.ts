@@ -22,6 +22,8 @@ export interface Probe {
   response?: { status: number; headers: Record<string, string | string[]>; body: string };
   /** The egress the request went out through (from the transport), when known. */
   egress: EgressStatus | undefined;
+  /** When the request was sent (epoch ms): egress errors from before are not this request's. */
+  startedAt: number;
 }
 
 /** Host name of a URL without IPv6 brackets. */
@@ -117,7 +119,8 @@ export async function probe(config: Config, transport: GrokTransport, token: str
       const failed = transport.egressStatus().filter((s) => s.lastErrorAt && Date.parse(s.lastErrorAt) >= startedAt - 1);
       egress = failed[0] ?? soleEgress(transport);
       const err = classifyNetwork(e);
-      const dialError = failed.length ? failed.map((f) => `${f.url}: ${f.lastError}`).join('; ') : null;
+      // Several failed egresses: the relay failed over from one to the next; name each.
+      const dialError = failed.length > 1 ? failed.map((f) => `${f.url}: ${f.lastError}`).join('; ') : (failed[0]?.lastError ?? null);
       const seen = `No answer from ${host}${egress ? ` through ${egress.url}` : ''}: ${dialError ?? (e as Error).message}.`;
       return layer('tcp_tls', 'fail', seen, connectAdvice(err, host, { config, egress: egress?.url ?? null, dialError }), err.code);
     }
@@ -128,7 +131,7 @@ export async function probe(config: Config, transport: GrokTransport, token: str
     }
     return layer('tcp_tls', 'ok', seen);
   });
-  return { result, response, egress };
+  return { result, response, egress, startedAt };
 }
 
 /** Cloudflare: was the navigation answered, or challenged? */
@@ -139,13 +142,17 @@ export function checkCloudflare(config: Config, p: Probe): LayerResult {
   const type = String(r.headers['content-type'] ?? '').split(';')[0] || 'no content type';
   const cf = p.egress?.cloudflare;
   const held = cf?.cookies.length ? ` Cloudflare cookies held for this egress: ${cf.cookies.join(', ')}${cf.userAgent ? ` (issued to "${cf.userAgent}")` : ''}.` : '';
+  const solvedNow = cf?.solvedAt && Date.parse(cf.solvedAt) >= p.startedAt ? ' FlareSolverr cleared a challenge for this request.' : '';
+  // The transport records a solver's failure on the egress (FLARESOLVERR_URL set, challenge still there).
+  const e = p.egress;
+  const solverFailed = e?.lastError && e.lastErrorAt && Date.parse(e.lastErrorAt) >= p.startedAt && /challenge not solved/.test(e.lastError) ? ` ${e.lastError}.` : '';
   const challenged = isChallenge(r.status, r.headers) || ((r.status === 403 || r.status === 503) && CLOUDFLARE_MARKERS.some((m) => r.body.toLowerCase().includes(m)));
   if (challenged) {
     const why = `HTTP ${r.status} ${type}${mitigated ? `, cf-mitigated: ${mitigated}` : ''}${ray ? `, cf-ray ${ray}` : ''}`;
-    return layer('cloudflare', 'fail', `Challenged: ${why}.${held}`, cloudflareAdvice({ config, egress: p.egress?.url ?? null, dialError: null }), 'upstream_anti_bot');
+    return layer('cloudflare', 'fail', `Challenged: ${why}.${solverFailed}${held}`, cloudflareAdvice({ config, egress: p.egress?.url ?? null, dialError: null }), 'upstream_anti_bot');
   }
   const front = ray || String(r.headers.server ?? '').toLowerCase() === 'cloudflare' ? `passed Cloudflare${ray ? ` (cf-ray ${ray})` : ''}` : 'no Cloudflare in front (no cf-ray header)';
-  const seen = `No challenge: HTTP ${r.status} ${type}, ${front}.${held}`;
+  const seen = `No challenge: HTTP ${r.status} ${type}, ${front}.${solvedNow}${held}`;
   if (config.grok.cf_clearance.trim() && !config.grok.user_agent.trim() && !cf?.userAgent) {
     return layer('cloudflare', 'warn', `${seen} grok.cf_clearance is set without grok.user_agent.`, 'A cf_clearance only counts with the User-Agent it was issued to: set grok.user_agent to that browser\'s, or clear grok.cf_clearance.');
   }

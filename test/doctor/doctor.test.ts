@@ -14,6 +14,7 @@ import { createGrokTransport } from '../../src/upstream/grok/transport/index.js'
 import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
 import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
 import { freePort } from '../helpers/server-process.js';
+import { startTlsCapture } from '../helpers/tls-capture.js';
 import { testConfig } from '../upstream/helpers.js';
 
 /**
@@ -37,8 +38,8 @@ afterAll(async () => {
   await fake.close();
 });
 
-async function doctor(token: string, baseUrl = base): Promise<DoctorReport> {
-  const config = testConfig({ grok: { base_url: baseUrl }, timeout: { connect_sec: 3, first_byte_sec: 5, idle_sec: 5 } });
+async function doctor(token: string, baseUrl = base, grok: Record<string, unknown> = {}): Promise<DoctorReport> {
+  const config = testConfig({ grok: { base_url: baseUrl, ...grok }, timeout: { connect_sec: 3, first_byte_sec: 5, idle_sec: 5 } });
   const transport = await createGrokTransport(() => config);
   try {
     return await runDoctor({ config, transport, token });
@@ -77,6 +78,32 @@ describe('doctor against the fake grok.com', () => {
     const turns = fake.requests.filter((q) => q.token === 'doctor-healthy-token-0001' && (q.path.startsWith('/rest/app-chat/conversations') || q.path === '/ws/mgw/'));
     expect(turns.map((q) => q.path).sort()).toEqual(['/rest/app-chat/conversations/new', '/ws/mgw/']);
     expect(JSON.stringify(r)).not.toContain('doctor-healthy-token-0001');
+  });
+
+  it('over TLS, reports the handshake and the identity the server actually saw, and warns about Node\'s own TLS', async () => {
+    // https://localhost in front of the fake: records each ClientHello, then forwards.
+    const capture = await startTlsCapture({ backend: fake.url });
+    try {
+      const r = await doctor('doctor-tls-token-0001', capture.url, { ca_file: capture.caFile });
+      expect(r.verdict).toBe('ok');
+      expect(r.layers.every((l) => l.status === 'ok')).toBe(true);
+      expect(layerOf(r, 'tcp_tls').seen).toContain('TLS handshake done');
+      const navigation = capture.carrying('/')[0]!;
+      expect(navigation.sni).toBe('localhost');
+      expect(navigation.alpnOffered).toEqual(r.client.alpn);
+      expect(navigation.ja4).toBe('t13d1516h2_8daaf6152771_d8a2da3f94cd');
+      expect(capture.carrying('/ws/imagine/listen')[0]!.alpnOffered).toEqual(r.client.websocket_alpn);
+
+      // Node's own TLS works, but is no browser's: a warning that says how to get Chrome's.
+      const seen = capture.connections.length;
+      const node = await doctor('doctor-tls-token-0002', capture.url, { ca_file: capture.caFile, http_client: 'undici' });
+      expect([node.verdict, layerOf(node, 'tcp_tls').status]).toEqual(['warn', 'warn']);
+      expect(layerOf(node, 'tcp_tls').next).toContain('grok.http_client = "wreq"');
+      expect(node.client).toMatchObject({ transport: 'undici', profile: null, alpn: ['http/1.1'], websocket_alpn: [] });
+      expect(capture.carrying('/', seen)[0]!.ja4).toMatch(/^t13d59/);
+    } finally {
+      await capture.close();
+    }
   });
 
   it('fails an account whose token grok.com rejects, with the re-import advice, and tries nothing above', async () => {
@@ -127,6 +154,45 @@ describe('doctor against the fake grok.com', () => {
     expect(cf.next).toBe('Cloudflare challenged egress direct: set FLARESOLVERR_URL, or set grok.cf_clearance and grok.user_agent from a browser on the same IP, or use another egress (grok.egress_proxies).');
   });
 
+  it('shows a clearance FlareSolverr obtained, and what it said when it could not', async () => {
+    const solverUa = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36';
+    let solves = true;
+    // A FlareSolverr as documented: POST /v1 {cmd: "request.get"} → {status, message, solution}.
+    const solver = await edge((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const body = solves
+          ? { status: 'ok', message: 'Challenge solved!', solution: { status: 200, cookies: [{ name: 'cf_clearance', value: 'solved-doctor' }], userAgent: solverUa } }
+          : { status: 'error', message: 'Error: Error solving the challenge. Timeout after 2.0 seconds.' };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      });
+    });
+    const site = await edge((req, res) => {
+      const cleared = /cf_clearance=solved-doctor/.test(req.headers.cookie ?? '') && req.headers['user-agent'] === solverUa;
+      if (!cleared) return res.writeHead(403, { 'content-type': 'text/html', 'cf-mitigated': 'challenge', server: 'cloudflare' }).end('<title>Just a moment...</title>');
+      res.writeHead(200, { 'content-type': 'text/html', 'cf-ray': '8f00doctor-FRA', server: 'cloudflare' }).end('<!doctype html><title>Grok</title>');
+    });
+    try {
+      const solved = await doctor('doctor-solver-token-0001', site.url, { flaresolverr_url: solver.url });
+      const cf = layerOf(solved, 'cloudflare');
+      expect(cf.status).toBe('ok');
+      expect(cf.seen).toContain('FlareSolverr cleared a challenge for this request.');
+      expect(cf.seen).toContain(`Cloudflare cookies held for this egress: cf_clearance (issued to "${solverUa}")`);
+      // From then on the egress speaks as the browser the clearance was issued to.
+      expect(solved.client).toMatchObject({ user_agent: solverUa, profile: 'chrome_142', os: 'linux' });
+
+      solves = false;
+      const refused = await doctor('doctor-solver-token-0002', site.url, { flaresolverr_url: solver.url });
+      const failed = layerOf(refused, 'cloudflare');
+      expect(failed.status).toBe('fail');
+      expect(failed.seen).toContain('challenge not solved: FlareSolverr could not solve the challenge: Error: Error solving the challenge. Timeout after 2.0 seconds.');
+      expect(failed.next).toMatch(new RegExp(`^Cloudflare challenged egress direct and FlareSolverr \\(${solver.url}\\) did not clear it`));
+    } finally {
+      solver.server.close();
+      site.server.close();
+    }
+  });
+
   it('fails DNS for a host that does not resolve, and TCP for a port nobody listens on', async () => {
     const unresolvable = await doctor('doctor-unreachable-token', 'https://doctor-check.invalid');
     expect(statuses(unresolvable)).toMatchObject({ dns: 'fail', tcp_tls: 'skip', imagine_ws: 'skip' });
@@ -140,6 +206,16 @@ describe('doctor against the fake grok.com', () => {
     expect(tcp.seen).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
     expect(tcp.next).toBe(`Nothing accepts connections at 127.0.0.1:${port}: check the port in grok.base_url, or route through an egress proxy (PROXY_URL) if a firewall rejects the connection.`);
     expect(refused.summary).toBe(`Failed at TCP + TLS: ${tcp.next}`);
+  });
+
+  it('blames the egress proxy when it is the one that cannot be reached, without showing its password', async () => {
+    const port = await freePort();
+    const r = await doctor('doctor-proxied-token-001', 'https://doctor-check.invalid', { proxy_url: `http://alice:pw-secret@127.0.0.1:${port}` });
+    // An HTTP proxy resolves grok.com's name itself: a local DNS failure is only a warning.
+    expect(statuses(r)).toMatchObject({ dns: 'warn', tcp_tls: 'fail', cloudflare: 'skip' });
+    expect(r.egress).toBe(`http://alice:***@127.0.0.1:${port}`);
+    expect(layerOf(r, 'tcp_tls').next).toBe(`The connection was refused through the egress proxy http://alice:***@127.0.0.1:${port}: check that the proxy runs and that its URL (host and port) is right.`);
+    expect(JSON.stringify(r)).not.toContain('pw-secret');
   });
 });
 
