@@ -34,7 +34,7 @@ export function cloudflareAdvice(ctx: AdviceContext): string {
 export function connectAdvice(e: UpstreamError, host: string, ctx: AdviceContext): string {
   const why = `${ctx.dialError ?? ''} ${e.message}`;
   const viaProxy = ctx.egress && ctx.egress !== 'direct' ? ` through the egress proxy ${ctx.egress}` : '';
-  if (/\b407\b|proxy auth|authentication/i.test(ctx.dialError ?? '')) return `The egress proxy ${ctx.egress} refused the credentials: check the user and password in its URL.`;
+  if (/\b407\b|proxy auth|authentication|password/i.test(ctx.dialError ?? '')) return `The egress proxy ${ctx.egress} refused the credentials: check the user and password in its URL.`;
   if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(why)) return `The host does not resolve${viaProxy}: check grok.base_url (GROK_BASE_URL) and the DNS of this machine or of the proxy.`;
   if (/ECONNREFUSED|refused/i.test(why)) {
     return viaProxy

@@ -216,6 +216,16 @@ describe('doctor against the fake grok.com', () => {
     expect(r.egress).toBe(`http://alice:***@127.0.0.1:${port}`);
     expect(layerOf(r, 'tcp_tls').next).toBe(`The connection was refused through the egress proxy http://alice:***@127.0.0.1:${port}: check that the proxy runs and that its URL (host and port) is right.`);
     expect(JSON.stringify(r)).not.toContain('pw-secret');
+
+    // A proxy that wants other credentials (407 to the CONNECT).
+    const proxy = createServer();
+    proxy.on('connect', (_req, socket) => socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="p"\r\n\r\n'));
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+    const masked = `http://alice:***@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const refused = await doctor('doctor-proxied-token-002', base, { proxy_url: masked.replace('***', 'pw-secret') });
+    proxy.close();
+    expect(layerOf(refused, 'tcp_tls')).toMatchObject({ status: 'fail', next: `The egress proxy ${masked} refused the credentials: check the user and password in its URL.` });
+    expect(layerOf(refused, 'tcp_tls').seen).toContain('proxy refused CONNECT (407)');
   });
 });
 
