@@ -12,10 +12,12 @@ export interface Laned<T> {
  * Idle wreq clients kept for reuse, one request (or socket) at a time each. Creating a wreq
  * Transport or Session costs about 9–10 ms of CPU (measured: 10.4 ms per createTransport, 8.8 ms
  * per createSession, against 0.4 ms for a request on a reused one), so a turn takes an idle one
- * for its account and identity, and gives it back when done. Because a client serves one turn at
+ * for its egress and identity, and gives it back when done. Because a client serves one turn at
  * a time, cutting its lane's connections stops exactly that turn; the client itself stays good and
  * opens a fresh connection next time.
  */
+const MAX_IDLE_PER_KEY = 32;
+
 export class LaneCache<T> {
   private readonly idle = new Map<string, Laned<T>[]>();
 
@@ -43,6 +45,8 @@ export class LaneCache<T> {
     e.lastUsed = Date.now();
     let list = this.idle.get(e.key);
     if (!list) this.idle.set(e.key, (list = []));
+    // Each idle client holds about 1.5 MiB of native memory: keep enough for a burst, not all of it.
+    if (list.length >= MAX_IDLE_PER_KEY) return this.discard(e);
     list.push(e);
   }
 
