@@ -90,7 +90,9 @@ class RestTurn {
         account,
         signal: this.controller.signal,
         headersTimeout: this.t.firstByteMs,
-        bodyTimeout: this.t.idleMs,
+        // Silence is the watchdog's to judge: it counts only while the turn waits on grok.com, where
+        // a transport-level timer would also count while a slow consumer holds the stream.
+        bodyTimeout: 0,
       });
       this.body = res.body;
       if (res.statusCode < 200 || res.statusCode >= 300) {
