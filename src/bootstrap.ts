@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { AdminSessions } from './http/admin-sessions.js';
 import { ClientKeys } from './http/auth.js';
@@ -14,9 +14,9 @@ import { AccountSetup } from './pool/account-setup.js';
 import { QuotaSync } from './pool/quota-sync.js';
 import type { Store } from './store/types.js';
 import { createGrokTransport } from './upstream/grok/transport/index.js';
-import { createRestChatUpstream } from './upstream/grok/rest-chat.js';
-import { createWsChatUpstream } from './upstream/grok/ws-chat.js';
-import type { ChatUpstream } from './upstream/types.js';
+import { createGrokProvider } from './upstream/grok/provider.js';
+import { ProviderRegistry } from './upstream/registry.js';
+import { createXaiProvider } from './upstream/xai/index.js';
 
 export interface Runtime {
   services: Services;
@@ -61,6 +61,9 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   const grok = await createGrokTransport(getConfig, (message) => log.warn(message));
   const pool = new AccountPool(store, getConfig, log);
   pool.onAntiBot = (token) => grok.refreshIdentity(token);
+  // One line per upstream (docs/architecture.md): the lease's provider picks among them.
+  const providers = new ProviderRegistry().add(createGrokProvider(getConfig, grok)).add(createXaiProvider(getConfig));
+  await importConfiguredXaiKeys(config, store, log);
   const { media, tasks } = await createMediaServices({ config: getConfig, pool, grok, log, tasks: sharedTasks });
   const services: Services = {
     config: getConfig,
@@ -69,7 +72,8 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     pool,
     media,
     tasks,
-    chat: selectChatTransport(getConfig, createWsChatUpstream(getConfig, grok), createRestChatUpstream(getConfig, grok)),
+    chat: providers.chat(),
+    providers,
     log,
     appKey: key,
     sessions: new AdminSessions(sessions, () => key),
@@ -93,15 +97,19 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
       await responses.close();
       await keys.close();
       await sessions.close();
+      await providers.close();
       await grok.close();
     },
   };
 }
 
 /**
- * grok.chat_transport, read per turn so a change in the settings applies to the next request:
- * the mgw WebSocket gateway (today's grok.com) or the older REST endpoint.
+ * `xai.api_keys` (env XAI_API_KEYS) into the pool as credentials of kind xai. Import skips keys
+ * already present, so every start (and every instance) may run it.
  */
-function selectChatTransport(config: () => Config, ws: ChatUpstream, rest: ChatUpstream): ChatUpstream {
-  return { openChat: (intent, ctx) => (config().grok.chat_transport === 'ws' ? ws : rest).openChat(intent, ctx) };
+async function importConfiguredXaiKeys(config: Config, store: Store, log: Logger): Promise<void> {
+  const keys = config.xai.api_keys;
+  if (!keys.length) return;
+  const { added } = await store.importAccounts(keys.map((token) => ({ token, kind: 'xai' as const })));
+  if (added.length) log.info({ added: added.length }, 'xAI API keys imported from the configuration');
 }

@@ -91,6 +91,8 @@ export const errors = {
     new AppError(503, 'server_error', 'no_accounts', `No account of tier '${tier}' or higher is in the pool. Import one through the admin API (POST /admin/api/tokens).`),
   noAvailableTokens: (retryAfterSec: number) =>
     new AppError(429, 'rate_limit_error', 'no_available_tokens', `Every eligible account is busy, cooling down or out of quota. Retry after ${retryAfterSec} s.`, null, retryAfterSec),
+  providerNotAllowed: (model: string) =>
+    new AppError(403, 'permission_error', 'model_not_allowed', `Your API key may not use any of the providers that serve \`${model}\`.`, 'model'),
   internal: () => new AppError(500, 'server_error', 'internal_error', 'The server hit an unexpected error. It has been logged; retry the request.'),
 };
 

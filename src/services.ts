@@ -12,6 +12,7 @@ import type { ResponseStore } from './store/responses.js';
 import type { StatsStore } from './stats/types.js';
 import type { TaskStore } from './store/tasks.js';
 import type { Store } from './store/types.js';
+import type { ProviderRegistry } from './upstream/registry.js';
 import type { ChatUpstream } from './upstream/types.js';
 
 /** Everything the HTTP app needs, created by server.ts (or by a test) and passed to buildApp. */
@@ -22,7 +23,10 @@ export interface Services {
   /** Stored `/v1/responses` results (GET and `previous_response_id`). */
   responses: ResponseStore;
   pool: AccountPool;
+  /** Chat on the leased credential's provider (the registry's dispatcher). */
   chat: ChatUpstream;
+  /** Every upstream by name (registry.ts): chat, images, model lists. */
+  providers: ProviderRegistry;
   /** Media cache, video task runner and the grok.com transport for media calls. */
   media: MediaServices;
   /** Video tasks (API.md §4.7), shared by every instance through the store. */

@@ -40,6 +40,8 @@ const ENV_KEYS: Record<string, string> = {
   GROK_BROWSER_PROFILE: 'grok.browser_profile',
   GROK_CA_FILE: 'grok.ca_file',
   FLARESOLVERR_URL: 'grok.flaresolverr_url',
+  XAI_BASE_URL: 'xai.base_url',
+  XAI_API_KEYS: 'xai.api_keys',
 };
 
 /** Finds config.defaults.toml by walking up from this module (works from src/ and from dist/). */

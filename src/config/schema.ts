@@ -43,6 +43,10 @@ const modelEntry = z
     /** Image models: imagine's "pro" quality (`enable_pro`). */
     pro: z.boolean().default(false),
     tags: z.array(z.string().min(1)).default([]),
+    /** Upstreams that may serve the model, in order: the next one is asked when one has no eligible credential. */
+    providers: z.array(z.enum(['grok', 'xai'])).min(1).default(['grok']),
+    /** The model name sent to the xAI API (default: the id). */
+    xai_model: z.string().min(1).optional(),
   })
   .strict()
   .refine((m) => (m.modes === undefined) !== (m.alias_of === undefined), {
@@ -143,6 +147,19 @@ export const configSchema = z
         message: 'statsig_value must base64-decode to exactly 70 bytes when statsig_mode = "manual"',
         path: ['statsig_value'],
       }),
+    xai: z
+      .object({
+        base_url: httpUrl,
+        /** Keys imported (kind xai) at start-up; already present ones are skipped. */
+        api_keys: commaList,
+        /** How long the xAI model list (merged into /v1/models) is reused, in seconds. */
+        models_ttl_sec: z.coerce.number().min(0),
+        /** How long a key that ran out of credits stays out of rotation, in seconds. */
+        exhausted_retry_sec: positive,
+      })
+      .strict(),
+    /** Price per million tokens by model id (or `xai/<model>`): cost of a request = tokens × price. */
+    prices: z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict()).default({}),
     timeout: z.object({ connect_sec: positive, first_byte_sec: positive, idle_sec: positive }).strict(),
     retry: z.object({ max_attempts: z.coerce.number().int().min(1).max(20), budget_sec: positive, require_reasoning: bool }).strict(),
     token: z

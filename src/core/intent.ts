@@ -50,6 +50,14 @@ export interface OutputLimits {
   maxTokens?: number;
 }
 
+/**
+ * A structured-output request (`response_format` / `text.format`). Upstreams that take it natively
+ * send it on; for the others the proxy adds instructions and checks the answer (src/tools/json-output.ts).
+ */
+export type OutputFormat =
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; description?: string; schema: Record<string, unknown>; strict: boolean };
+
 /** What to generate, independent of the public API it was asked through. */
 export interface ChatIntent {
   kind: 'chat';
@@ -60,5 +68,11 @@ export interface ChatIntent {
   /** Client tools; absent or empty = none. */
   tools?: ToolSpec[];
   toolChoice?: ToolChoice;
+  /** `parallel_tool_calls: false` (only native-tool upstreams act on it; emulation keeps one call). */
+  parallelToolCalls?: boolean;
   limits?: OutputLimits;
+  /** Structured output asked for (the emulation's instruction message is already in `messages`). */
+  outputFormat?: OutputFormat;
+  /** Sampling knobs passed to upstreams that take them (grok.com has none). */
+  sampling?: { temperature?: number; topP?: number };
 }

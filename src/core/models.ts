@@ -1,6 +1,8 @@
 /** A public model id and how it maps onto the upstream (from the `[[models]]` catalogue in config). */
 export type Tier = 'basic' | 'super' | 'heavy';
 export type ModelKind = 'chat' | 'image' | 'image_edit' | 'video';
+/** The upstreams this server can speak to (one folder each under src/upstream/, one registry line). */
+export type ProviderName = 'grok' | 'xai';
 
 export interface ModelSpec {
   id: string;
@@ -26,6 +28,10 @@ export interface ModelSpec {
   imagePath?: 'ws' | 'chat';
   /** Image models: imagine's "pro" quality. */
   pro?: boolean;
+  /** Upstreams that may serve it, in order (the next one when one has no eligible credential); absent: grok. */
+  providers?: ProviderName[];
+  /** The model name per upstream where it differs from the modes (xAI: its model name). */
+  upstreamModel?: Partial<Record<ProviderName, string>>;
 }
 
 export const TIER_RANK: Record<Tier, number> = { basic: 0, super: 1, heavy: 2 };

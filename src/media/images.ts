@@ -34,9 +34,14 @@ export async function generateImages(
   for (let round = 0; round < MAX_ROUNDS && images.length + moderated < req.n; round++) {
     const offset = images.length;
     const want = req.n - images.length - moderated;
-    const acquired = await services.pool.acquire(model, signal, (lease) =>
-      imagineRound(config, services.media.grok, lease.token, { prompt: req.prompt, aspectRatio: req.aspectRatio, n: want, nsfw: config.image.nsfw, pro: model.pro }, signal, (order, b64) => onPartial?.(offset + order, b64)),
-    );
+    const acquired = await services.pool.acquire(model, signal, async (lease) => {
+      // Another provider's credential (the xAI API): its image upstream, whole images, no previews.
+      const other = lease.provider && lease.provider !== 'grok' ? services.providers.images(lease.provider) : undefined;
+      if (other) return (await other.generate(lease, { prompt: req.prompt, n: want, aspectRatio: req.aspectRatio }, signal)).images.map((bytes) => ({ bytes }));
+      return imagineRound(config, services.media.grok, lease.token, { prompt: req.prompt, aspectRatio: req.aspectRatio, n: want, nsfw: config.image.nsfw, pro: model.pro }, signal, (order, b64) =>
+        onPartial?.(offset + order, b64),
+      );
+    });
     await acquired.release({ kind: 'success' });
     const before = images.length + moderated;
     for (const img of acquired.value.slice(0, want)) {

@@ -9,7 +9,7 @@ import type { GrokTransport } from '../upstream/grok/transport/index.js';
 import type { Config } from '../config/schema.js';
 import { UpstreamError } from '../errors.js';
 import { mapLimit } from '../lib/map-limit.js';
-import type { Store } from '../store/types.js';
+import { kindOf, type Store } from '../store/types.js';
 import { enableNsfw, type NsfwStep } from '../upstream/grok/nsfw.js';
 
 export interface NsfwResult {
@@ -32,9 +32,10 @@ export class AccountSetup {
 
   async enableNsfw(ids?: string[]): Promise<NsfwResult[]> {
     const all = await this.store.listAccounts();
-    const targets = ids ? ids.map((id) => all.find((a) => a.id === id) ?? id) : all.filter((a) => a.status !== 'invalid');
+    const targets = ids ? ids.map((id) => all.find((a) => a.id === id) ?? id) : all.filter((a) => a.status !== 'invalid' && kindOf(a) === 'grok');
     return mapLimit(targets, this.config().token.nsfw_concurrency, async (acc): Promise<NsfwResult> => {
       if (typeof acc === 'string') return { id: acc, ok: false, steps: [], error: 'no such account' };
+      if (kindOf(acc) !== 'grok') return { id: acc.id, ok: false, steps: [], error: 'not a grok.com account' };
       const steps: NsfwStep[] = [];
       try {
         await enableNsfw(this.config(), this.grok, acc.token, (s) => steps.push(s));

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { ModelSpec } from '../core/models.js';
+import type { ModelSpec, ProviderName } from '../core/models.js';
 import { AppError, UpstreamError, errors } from '../errors.js';
-import type { Lease, Outcome, PoolPolicy, Store } from '../store/types.js';
+import type { Lease, LeaseRequest, Outcome, PoolPolicy, Store } from '../store/types.js';
 import { isGrokAntiBot } from '../upstream/grok/classify.js';
 
 /** A primed upstream result bound to the account that produced it. */
@@ -39,31 +39,68 @@ export class AccountPool {
     return { failThreshold: t.fail_threshold, cooldownMs: t.cooldown_seconds * 1000 };
   }
 
-  async acquire<T>(model: ModelSpec, signal: AbortSignal, attempt: Attempt<T>, tags?: string[]): Promise<Acquired<T>> {
+  /**
+   * Leases a credential for `model` and runs `attempt` on it, retrying on other credentials as the
+   * classifier allows. The model's providers are tried in order (narrowed to `providers` when a
+   * client key is limited to some): when one has no eligible credential — none imported, all
+   * cooling, exhausted, at their cap, or all tried — the next one is asked, still before anything
+   * reached the client. `<provider>/<model>` ids come with a single provider (config/catalogue.ts).
+   */
+  async acquire<T>(model: ModelSpec, signal: AbortSignal, attempt: Attempt<T>, tags?: string[], providers?: readonly ProviderName[]): Promise<Acquired<T>> {
     const cfg = this.config();
     const deadline = Date.now() + cfg.retry.budget_sec * 1000;
+    const order = (model.providers ?? ['grok']).filter((p) => !providers || providers.includes(p));
+    if (order.length === 0) throw errors.providerNotAllowed(model.id);
+    const refusals: AppError[] = [];
+    for (const provider of order) {
+      const got = await this.acquireFrom(provider, model, signal, attempt, tags, deadline);
+      if (got.ok) return got.acquired;
+      refusals.push(got.error);
+      if (Date.now() >= deadline) break;
+    }
+    // The most telling refusal: one from a provider that has credentials beats "none imported".
+    throw refusals.find((e) => e.code !== 'no_accounts') ?? refusals[0]!;
+  }
+
+  /** The lease request for one provider: grok.com modes by tier, or the provider's model name. */
+  private leaseRequest(provider: ProviderName, model: ModelSpec, tried: string[], tags: string[] | undefined): LeaseRequest {
+    const cfg = this.config();
+    const common = {
+      exclude: tried,
+      // A client key's tags (when given) narrow the pool, else the model's own restriction.
+      tags: tags ?? (model.tags && model.tags.length > 0 ? model.tags : undefined),
+      maxConcurrency: cfg.token.max_concurrency_per_account,
+      strategy: cfg.token.selection_strategy,
+    };
+    if (provider === 'grok') {
+      return { ...common, modes: model.modes, minTier: model.tier, tierModes: { basic: cfg.token.basic_modes, super: cfg.token.super_modes, heavy: cfg.token.heavy_modes } };
+    }
+    // API keys have no tiers: every key serves every model, leased under the provider's model name.
+    const name = model.upstreamModel?.[provider] ?? model.id;
+    return { ...common, provider, modes: [name], minTier: 'basic', tierModes: { basic: [name], super: [name], heavy: [name] } };
+  }
+
+  private async acquireFrom<T>(
+    provider: ProviderName,
+    model: ModelSpec,
+    signal: AbortSignal,
+    attempt: Attempt<T>,
+    tags: string[] | undefined,
+    deadline: number,
+  ): Promise<{ ok: true; acquired: Acquired<T> } | { ok: false; error: AppError }> {
+    const cfg = this.config();
     const tried: string[] = [];
     let lastError: UpstreamError | null = null;
-    const tierModes = { basic: cfg.token.basic_modes, super: cfg.token.super_modes, heavy: cfg.token.heavy_modes };
 
     for (let n = 0; n < cfg.retry.max_attempts; n++) {
       signal.throwIfAborted();
-      const leased = await this.store.lease({
-        modes: model.modes,
-        minTier: model.tier,
-        exclude: tried,
-        // A client key's tags (when given) narrow the pool, else the model's own restriction.
-        tags: tags ?? (model.tags && model.tags.length > 0 ? model.tags : undefined),
-        maxConcurrency: cfg.token.max_concurrency_per_account,
-        strategy: cfg.token.selection_strategy,
-        tierModes,
-      });
-      if (!leased.ok) throw this.exhausted(model, leased.reason, leased.retryAfterMs, lastError);
-      const lease = leased.lease;
+      const leased = await this.store.lease(this.leaseRequest(provider, model, tried, tags));
+      if (!leased.ok) return { ok: false, error: this.exhausted(model, leased.reason, leased.retryAfterMs, lastError) };
+      const lease: Lease = { ...leased.lease, provider };
       const release = (outcome: Outcome) => this.store.report(lease.leaseId, outcome, this.policy());
       try {
         const value = await this.attemptWithAntiBotRetry(lease, attempt, signal);
-        return { value, lease, release };
+        return { ok: true, acquired: { value, lease, release } };
       } catch (err) {
         if (signal.aborted) {
           await release({ kind: 'aborted' });
@@ -73,7 +110,7 @@ export class AccountPool {
         await release(failureOutcome(err));
         if (!failure) throw err;
         this.log.warn(
-          { account: lease.accountId, mode: lease.mode, code: failure.code, upstreamStatus: failure.upstreamStatus, disposition: failure.disposition },
+          { account: lease.accountId, provider, mode: lease.mode, code: failure.code, upstreamStatus: failure.upstreamStatus, disposition: failure.disposition },
           'upstream attempt failed',
         );
         lastError = failure;
@@ -84,8 +121,8 @@ export class AccountPool {
     }
     if (!lastError) throw errors.internal();
     // Every attempt was rate-limited: that is the pool being exhausted, with a known wait.
-    if (lastError.status === 429) throw errors.noAvailableTokens(Math.max(1, Math.ceil((lastError.retryAfterMs ?? 1000) / 1000)));
-    throw lastError;
+    if (lastError.status === 429) return { ok: false, error: errors.noAvailableTokens(Math.max(1, Math.ceil((lastError.retryAfterMs ?? 1000) / 1000))) };
+    return { ok: false, error: lastError };
   }
 
   /**
@@ -98,7 +135,7 @@ export class AccountPool {
     try {
       return await attempt(lease);
     } catch (err) {
-      if (!(err instanceof UpstreamError) || !isGrokAntiBot(err) || signal.aborted) throw err;
+      if (!(err instanceof UpstreamError) || (lease.provider ?? 'grok') !== 'grok' || !isGrokAntiBot(err) || signal.aborted) throw err;
       this.antiBotRetries++;
       this.log.warn({ account: lease.accountId }, 'grok.com anti-bot refusal: refreshing the identity and retrying once on the same account');
       await this.onAntiBot?.(lease.token).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'identity refresh failed'));

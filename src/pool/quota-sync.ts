@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { Tier } from '../core/models.js';
 import { UpstreamError } from '../errors.js';
 import { mapLimit } from '../lib/map-limit.js';
-import type { Account, ModeQuota, Store } from '../store/types.js';
+import { kindOf, type Account, type ModeQuota, type Store } from '../store/types.js';
 import { fetchImagineQuota, fetchRateLimits, inferTier, type ImagineWindow, type RateLimitWindow } from '../upstream/grok/quota.js';
 
 export interface SyncResult {
@@ -67,6 +67,8 @@ export class QuotaSync {
         }
         const acc = await this.store.getAccount(id);
         if (!acc) return { id, ok: false, error: 'no such account' };
+        // Quota windows are grok.com's; an xAI key is limited by its rate-limit headers and credits.
+        if (kindOf(acc) !== 'grok') return { id, ok: true, error: 'not a grok.com account: nothing to sync' };
         return this.syncLocked(acc);
       });
     } catch (err) {
@@ -167,7 +169,7 @@ export class QuotaSync {
       const now = Date.now();
       const due: { id: string; dueBefore: number }[] = [];
       for (const acc of await this.store.listAccounts()) {
-        if (acc.status !== 'active' && acc.status !== 'cooling') continue;
+        if ((acc.status !== 'active' && acc.status !== 'cooling') || kindOf(acc) !== 'grok') continue;
         const last = Number((await this.store.getMeta(metaKey(acc.id))) ?? 0);
         const hours = acc.tier === 'basic' ? cfg.token.refresh_interval_hours : cfg.token.super_refresh_interval_hours;
         const stale = now - last >= hours * 3_600_000;

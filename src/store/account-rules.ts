@@ -4,16 +4,18 @@
  * no clock of their own, so the Redis store's Lua scripts can mirror them line by line.
  */
 import { TIER_RANK, type Tier } from '../core/models.js';
-import { ANSWER_QUALITIES, type Account, type LeaseRequest, type ModeQuota } from './types.js';
+import { ANSWER_QUALITIES, kindOf, type Account, type CredentialKind, type LeaseRequest, type ModeQuota } from './types.js';
 
 /** What `max_quota` assumes for a mode whose quota was never synced: plenty, so fresh accounts get used. */
 export const UNKNOWN_QUOTA = Number.MAX_SAFE_INTEGER;
 
 /** A freshly imported account (token already normalised, id already derived). */
-export function newAccount(id: string, token: string, tier: Tier, tags: string[], now: number): Account {
+export function newAccount(id: string, token: string, tier: Tier, tags: string[], now: number, kind: CredentialKind = 'grok'): Account {
   return {
     id,
     token,
+    // Only non-grok kinds are written, so grok accounts look exactly as they did before kinds.
+    ...(kind === 'grok' ? {} : { kind }),
     tier,
     status: 'active',
     coolingUntil: null,
@@ -90,6 +92,7 @@ export function modesForTier(req: Pick<LeaseRequest, 'tierModes'>, tier: Tier): 
  */
 export function couldServe(acc: Account, req: LeaseRequest): boolean {
   if (acc.status !== 'active' && acc.status !== 'cooling') return false;
+  if (kindOf(acc) !== (req.provider ?? 'grok')) return false;
   if (TIER_RANK[acc.tier] < TIER_RANK[req.minTier]) return false;
   if (req.tags && req.tags.length > 0 && !acc.tags.some((t) => req.tags!.includes(t))) return false;
   const allowed = modesForTier(req, acc.tier);

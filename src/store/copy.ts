@@ -178,7 +178,7 @@ export async function copyStore(base: Config, from: Endpoint, to: Endpoint, say:
 async function copyAccounts(src: Opened, dst: Opened): Promise<CopyReport['accounts']> {
   const accounts = await src.storage.store.listAccounts();
   const target = dst.storage.store;
-  const { added } = await target.importAccounts(accounts.map((a) => ({ token: a.token, tier: a.tier, tags: a.tags })));
+  const { added } = await target.importAccounts(accounts.map((a) => ({ token: a.token, kind: a.kind, tier: a.tier, tags: a.tags })));
   const addedIds = new Set(added.map((a) => a.id));
   let updated = 0;
   for (const a of accounts) {

@@ -1,4 +1,4 @@
-import type { Tier } from '../core/models.js';
+import type { ProviderName, Tier } from '../core/models.js';
 
 export type AccountStatus = 'active' | 'cooling' | 'invalid' | 'disabled';
 
@@ -11,10 +11,22 @@ export interface ModeQuota {
   resetAt: number | null;
 }
 
+/**
+ * Which upstream a credential belongs to: a grok.com session (`grok`, the SSO cookie) or an
+ * official xAI API key (`xai`). Accounts stored before kinds existed have none and are `grok`.
+ */
+export type CredentialKind = ProviderName;
+export const CREDENTIAL_KINDS: readonly CredentialKind[] = ['grok', 'xai'];
+
+/** The kind of an account, `grok` when it predates kinds. */
+export const kindOf = (a: Pick<Account, 'kind'>): CredentialKind => a.kind ?? 'grok';
+
 export interface Account {
   /** Short stable id derived from the token (never the token itself). */
   id: string;
   token: string;
+  /** Absent on grok.com accounts (the default and every account stored before kinds existed). */
+  kind?: CredentialKind;
   tier: Tier;
   status: AccountStatus;
   /** Epoch ms until which a `cooling` account is not leased. */
@@ -43,6 +55,8 @@ export const ANSWER_QUALITIES: readonly AnswerQuality[] = ['incomplete', 'empty'
 export type SelectionStrategy = 'max_quota' | 'round_robin' | 'random' | 'least_recently_used';
 
 export interface LeaseRequest {
+  /** Only credentials of this kind (absent: `grok`). */
+  provider?: CredentialKind;
   /** Modes in preference order; the first mode with an eligible account is leased. */
   modes: string[];
   minTier: Tier;
@@ -62,6 +76,8 @@ export interface Lease {
   token: string;
   tier: Tier;
   mode: string;
+  /** Set by the pool: the upstream this credential belongs to (stores leave it out; absent = grok). */
+  provider?: CredentialKind;
 }
 
 export type LeaseResult =
@@ -90,6 +106,8 @@ export interface PoolPolicy {
 
 export interface ImportItem {
   token: string;
+  /** Absent: `grok`. */
+  kind?: CredentialKind;
   tier?: Tier;
   tags?: string[];
 }

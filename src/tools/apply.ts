@@ -1,4 +1,4 @@
-import type { UpstreamEvent } from '../core/events.js';
+import { nativeFeatures, type UpstreamEvent } from '../core/events.js';
 import type { ChatIntent } from '../core/intent.js';
 import { cutAtStop, limitTokens } from './limits.js';
 import { ToolSieve } from './sieve.js';
@@ -40,9 +40,11 @@ export async function* parseToolCalls(events: AsyncIterable<UpstreamEvent>, decl
  */
 export function applyIntentStages(events: AsyncIterable<UpstreamEvent>, intent: ChatIntent): AsyncIterable<UpstreamEvent> {
   let out = events;
+  // An upstream that does tools or the token limit itself (the xAI API) needs no emulation of them.
+  const native = nativeFeatures(events);
   const { maxTokens, stop } = intent.limits ?? {};
-  if (maxTokens !== undefined) out = limitTokens(out, maxTokens);
-  if (toolsActive(intent)) out = parseToolCalls(out, allowedToolNames(intent));
+  if (maxTokens !== undefined && !native.maxTokens) out = limitTokens(out, maxTokens);
+  if (toolsActive(intent) && !native.tools) out = parseToolCalls(out, allowedToolNames(intent));
   if (stop?.length) out = cutAtStop(out, stop);
   return out;
 }

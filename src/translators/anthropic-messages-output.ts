@@ -31,11 +31,15 @@ export class MessageBuilder {
   private stopReason: StopReason = 'end_turn';
   private stopSequence: string | null = null;
   private started = false;
+  /** Counts the upstream reported (replace the estimate when present). */
+  private reported: Extract<UpstreamEvent, { type: 'usage' }> | null = null;
 
   constructor(private readonly plan: MessagesPlan) {}
 
   private usage(final: boolean) {
-    return { input_tokens: this.plan.inputTokens, output_tokens: final ? countTokens(this.outputText) : 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const r = this.reported;
+    const output = final ? (r ? r.completionTokens : countTokens(this.outputText)) : 0;
+    return { input_tokens: r ? r.promptTokens : this.plan.inputTokens, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: r?.cachedTokens ?? 0 };
   }
 
   private message(final: boolean): Block {
@@ -88,6 +92,10 @@ export class MessageBuilder {
   }
 
   push(e: UpstreamEvent): AnthropicEvent[] {
+    if (e.type === 'usage') {
+      this.reported = e;
+      return [];
+    }
     if (e.type === 'reasoning') {
       // Reasoning that arrives once the answer has begun is not shown (a block cannot reopen).
       if (!this.plan.intent.thinking || this.started || !e.text) return [];

@@ -11,7 +11,11 @@ export interface Turn {
   citations: Citation[];
   toolCalls: ToolCall[];
   reason: 'stop' | 'length' | 'tool_calls';
+  /** Counts the upstream reported for this generation, when it reports any. */
+  reported?: ReportedUsage;
 }
+
+export type ReportedUsage = Omit<Extract<UpstreamEvent, { type: 'usage' }>, 'type'>;
 
 export interface Citation {
   url: string;
@@ -31,6 +35,7 @@ export async function collectTurn(events: AsyncIterable<UpstreamEvent>): Promise
     else if (e.type === 'citation') addCitation(turn.citations, e);
     else if (e.type === 'tool_call') turn.toolCalls.push(e.call);
     else if (e.type === 'done' && e.reason) turn.reason = e.reason;
+    else if (e.type === 'usage') turn.reported = reportedOf(e);
   }
   return turn;
 }
@@ -41,14 +46,42 @@ export async function* turnEvents(turn: Turn): AsyncGenerator<UpstreamEvent> {
   for (const c of turn.citations) yield { type: 'citation', url: c.url, title: c.title };
   if (turn.text) yield { type: 'text', text: turn.text };
   for (const call of turn.toolCalls) yield { type: 'tool_call', call };
+  if (turn.reported) yield { type: 'usage', ...turn.reported };
   yield { type: 'done', reason: turn.reason };
 }
 
 /** Tokens a call costs, as its name and arguments text. */
 export const callTokens = (c: ToolCall) => countTokens(c.name) + countTokens(c.arguments);
 
-/** OpenAI `usage` with completion tokens summed over the choices (prompt counted once, like OpenAI). */
-export function usage(plan: ChatPlan, turns: readonly Pick<Turn, 'text' | 'reasoning' | 'toolCalls'>[]) {
+export const reportedOf = (e: Extract<UpstreamEvent, { type: 'usage' }>): ReportedUsage => ({
+  promptTokens: e.promptTokens,
+  completionTokens: e.completionTokens,
+  reasoningTokens: e.reasoningTokens,
+  cachedTokens: e.cachedTokens,
+});
+
+/**
+ * OpenAI `usage` with completion tokens summed over the choices (prompt counted once, like OpenAI).
+ * When the upstream reported counts for every generation, those are used as they are.
+ */
+export function usage(plan: ChatPlan, turns: readonly Pick<Turn, 'text' | 'reasoning' | 'toolCalls' | 'reported'>[]) {
+  if (turns.length && turns.every((t) => t.reported)) {
+    const r = turns.map((t) => t.reported!);
+    const prompt = r[0]!.promptTokens;
+    const completion = r.reduce((n, x) => n + x.completionTokens, 0);
+    return {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      prompt_tokens_details: { cached_tokens: r[0]!.cachedTokens, audio_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: r.reduce((n, x) => n + x.reasoningTokens, 0),
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
+    };
+  }
   let reasoningTokens = 0;
   let completion = 0;
   for (const t of turns) {

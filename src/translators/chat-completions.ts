@@ -1,4 +1,4 @@
-import type { ChatIntent, NeutralMessage, NeutralRole } from '../core/intent.js';
+import type { ChatIntent, NeutralMessage, NeutralRole, OutputFormat } from '../core/intent.js';
 import type { ModelSpec } from '../core/models.js';
 import { AppError, errors } from '../errors.js';
 import { countTokens } from '../lib/tokenizer.js';
@@ -115,6 +115,10 @@ export function planChat(req: ChatRequest, model: ModelSpec, opts: ChatOptions):
   if (tools.length) Object.assign(intent, { tools, toolChoice });
   const limits = parseLimits(req);
   if (limits) intent.limits = limits;
+  if (jsonFormat) intent.outputFormat = outputFormatOf(jsonFormat);
+  if (req.parallel_tool_calls === false) intent.parallelToolCalls = false;
+  const sampling = { ...(req.temperature != null ? { temperature: req.temperature } : {}), ...(req.top_p != null ? { topP: req.top_p } : {}) };
+  if (Object.keys(sampling).length) intent.sampling = sampling;
   if (toolsActive(intent)) promptTokens += countTokens(renderToolPrompt(tools, toolChoice));
   if (jsonFormat) promptTokens += countTokens(messages.at(-1)!.parts[0]!);
   return {
@@ -128,6 +132,12 @@ export function planChat(req: ChatRequest, model: ModelSpec, opts: ChatOptions):
     reasoningFormat: opts.reasoningFormat,
     attachments,
   };
+}
+
+/** The neutral form of a checked JSON format (the validator stays with the proxy's check). */
+export function outputFormatOf(f: JsonFormat): OutputFormat {
+  if (f.type === 'json_object') return { type: 'json_object' };
+  return { type: 'json_schema', name: f.name, ...(f.description ? { description: f.description } : {}), schema: f.schema, strict: f.strict };
 }
 
 // Folding and streaming live in their own files; re-exported for the existing imports.

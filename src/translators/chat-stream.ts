@@ -4,7 +4,7 @@ import { toAppError } from '../errors.js';
 import { sseData } from '../http/sse.js';
 import { randomId } from '../lib/ids.js';
 import { GrowingText } from '../lib/rope.js';
-import { addCitation, annotations, openAiToolCall, usage, type Citation } from './chat-collect.js';
+import { addCitation, annotations, openAiToolCall, reportedOf, usage, type Citation, type ReportedUsage } from './chat-collect.js';
 import type { ChatPlan } from './chat-completions.js';
 
 /** Interleaves several event streams, tagging each event with its source; `e` undefined = that source ended. */
@@ -48,6 +48,7 @@ interface ChoiceState {
   calls: ToolCall[];
   roleSent: boolean;
   reason: 'stop' | 'length' | 'tool_calls';
+  reported?: ReportedUsage;
 }
 
 /**
@@ -122,6 +123,8 @@ export async function* streamChat(
         addCitation(st.citations, e);
       } else if (e.type === 'done' && e.reason) {
         st.reason = e.reason;
+      } else if (e.type === 'usage') {
+        st.reported = reportedOf(e);
       }
     }
   } catch (err) {
@@ -130,7 +133,7 @@ export async function* streamChat(
     return;
   }
   if (withUsage) {
-    const turns = states.map((s) => ({ text: s.text.text, reasoning: s.reasoning.text, toolCalls: s.calls }));
+    const turns = states.map((s) => ({ text: s.text.text, reasoning: s.reasoning.text, toolCalls: s.calls, reported: s.reported }));
     yield sseData({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(plan, turns) });
   }
   yield sseData('[DONE]');

@@ -38,6 +38,8 @@ export class ResponseBuilder {
   private argsText = '';
   private readonly citations: Citation[] = [];
   private reason: 'stop' | 'length' | 'tool_calls' = 'stop';
+  /** Counts the upstream reported (replace the estimate when present). */
+  private reported: Extract<UpstreamEvent, { type: 'usage' }> | null = null;
   private hasCalls = false;
   private status: 'in_progress' | 'completed' | 'incomplete' | 'failed' = 'in_progress';
   private error: { code: string; message: string } | null = null;
@@ -51,8 +53,10 @@ export class ResponseBuilder {
   /** The Response object as it stands (created/in_progress: empty output, no usage). */
   response(): Item {
     const final = this.status !== 'in_progress';
-    const reasoningTokens = countTokens(this.reasoningText.text);
-    const outputTokens = countTokens(this.text.text) + countTokens(this.argsText) + reasoningTokens;
+    const r = this.reported;
+    const reasoningTokens = r ? r.reasoningTokens : countTokens(this.reasoningText.text);
+    const outputTokens = r ? r.completionTokens : countTokens(this.text.text) + countTokens(this.argsText) + reasoningTokens;
+    const inputTokens = r ? r.promptTokens : this.plan.promptTokens;
     return {
       id: this.id,
       object: 'response',
@@ -75,11 +79,11 @@ export class ResponseBuilder {
       prompt_cache_key: null,
       usage: final
         ? {
-            input_tokens: this.plan.promptTokens,
-            input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+            input_tokens: inputTokens,
+            input_tokens_details: { cached_tokens: r?.cachedTokens ?? 0, cache_write_tokens: 0 },
             output_tokens: outputTokens,
             output_tokens_details: { reasoning_tokens: reasoningTokens },
-            total_tokens: this.plan.promptTokens + outputTokens,
+            total_tokens: inputTokens + outputTokens,
           }
         : null,
     };
@@ -113,6 +117,9 @@ export class ResponseBuilder {
         return [];
       case 'done':
         this.reason = e.reason ?? 'stop';
+        return [];
+      case 'usage':
+        this.reported = e;
         return [];
       default:
         return [];

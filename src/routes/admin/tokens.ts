@@ -4,11 +4,13 @@ import { errors } from '../../errors.js';
 import { parseBody } from '../../http/validate.js';
 import { normalizeToken } from '../../lib/account-id.js';
 import type { Services } from '../../services.js';
-import type { Account, ImportItem } from '../../store/types.js';
+import { kindOf, type Account, type ImportItem } from '../../store/types.js';
 
 const tier = z.enum(['basic', 'super', 'heavy']);
 const importSchema = z.object({
   tokens: z.union([z.string(), z.array(z.string())]),
+  /** `grok` (default): grok.com SSO cookies; `xai`: official xAI API keys. */
+  kind: z.enum(['grok', 'xai']).default('grok'),
   tier: tier.optional(),
   tags: z.array(z.string().min(1).max(64)).max(32).optional(),
 });
@@ -32,6 +34,7 @@ function view(a: Account, now: number) {
   const cooling = a.status === 'cooling' && a.coolingUntil !== null && a.coolingUntil > now;
   return {
     id: a.id,
+    kind: kindOf(a),
     token: maskToken(a.token),
     tier: a.tier,
     status: a.status === 'cooling' && !cooling ? 'active' : a.status,
@@ -56,12 +59,12 @@ function view(a: Account, now: number) {
 export function registerTokenRoutes(app: FastifyInstance, services: Services): void {
   const { store } = services;
 
-  app.get<{ Querystring: { status?: string; tier?: string; tag?: string } }>('/admin/api/tokens', async (req) => {
-    const { status, tier: t, tag } = req.query;
+  app.get<{ Querystring: { status?: string; tier?: string; tag?: string; kind?: string } }>('/admin/api/tokens', async (req) => {
+    const { status, tier: t, tag, kind } = req.query;
     const now = Date.now();
     const tokens = (await store.listAccounts())
       .map((a) => view(a, now))
-      .filter((a) => (!status || a.status === status) && (!t || a.tier === t) && (!tag || a.tags.includes(tag)));
+      .filter((a) => (!status || a.status === status) && (!t || a.tier === t) && (!tag || a.tags.includes(tag)) && (!kind || a.kind === kind));
     return { tokens };
   });
 
@@ -72,14 +75,15 @@ export function registerTokenRoutes(app: FastifyInstance, services: Services): v
     const items: ImportItem[] = [];
     let invalid = 0;
     for (const line of lines) {
-      const token = normalizeToken(line);
-      if (token) items.push({ token, tier: body.tier, tags: body.tags });
+      // An xAI key is used as it is; a grok.com token may come as a cookie string.
+      const token = body.kind === 'xai' ? (/^\S+$/.test(line) ? line : null) : normalizeToken(line);
+      if (token) items.push({ token, kind: body.kind, tier: body.tier, tags: body.tags });
       else invalid++;
     }
     const { added, skipped } = await store.importAccounts(items);
     req.log.info({ added: added.length, skipped, invalid }, 'accounts imported');
     // Quotas and the real tier come from grok.com; in the background, so the import answers at once.
-    if (added.length > 0 && services.config().token.sync_on_import) void services.quotaSync.syncMany(added.map((a) => a.id));
+    if (added.length > 0 && body.kind === 'grok' && services.config().token.sync_on_import) void services.quotaSync.syncMany(added.map((a) => a.id));
     return { added: added.length, skipped, invalid, ids: added.map((a) => a.id) };
   });
 

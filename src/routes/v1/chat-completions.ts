@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { catalogue } from '../../config/catalogue.js';
+import { resolveModel } from '../../config/catalogue.js';
 import { errors } from '../../errors.js';
 import { clientAbortSignal } from '../../http/abort.js';
 import { clientKeyTags } from '../../http/auth.js';
@@ -18,7 +18,7 @@ export function registerChatRoutes(app: FastifyInstance, services: Services): vo
   app.post('/chat/completions', async (req, reply) => {
     const config = services.config();
     const body = parseBody(chatRequestSchema, req.body);
-    const model = catalogue(config).get(body.model);
+    const model = resolveModel(config, body.model);
     if (!model) throw errors.modelNotFound(body.model);
     // Image and video models have their own pipeline (chat-media.ts).
     if (model.kind !== 'chat') return runMediaChat(services, req, reply, body, model);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { catalogue } from '../../config/catalogue.js';
+import { resolveModel } from '../../config/catalogue.js';
 import type { ModelSpec } from '../../core/models.js';
 import { AppError, errors, toAppError } from '../../errors.js';
 import { clientAbortSignal } from '../../http/abort.js';
@@ -31,7 +31,7 @@ const editSchema = z.object({ ...common, model: z.string().min(1).default('grok-
 const IMAGE_MIMES = ['image/png', 'image/jpeg', 'image/webp'];
 
 function imageModel(services: Services, id: string): ModelSpec {
-  const model = catalogue(services.config()).get(id);
+  const model = resolveModel(services.config(), id);
   if (!model) throw errors.modelNotFound(id);
   if (model.kind !== 'image' && model.kind !== 'image_edit') throw errors.invalidValue('model', `The model \`${id}\` is not an image model; use grok-imagine-1.0.`);
   return model;

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { anthropicErrorBody, countTokensSchema, messagesRequestSchema } from '../../anthropic/schemas.js';
-import { catalogue } from '../../config/catalogue.js';
+import { resolveModel } from '../../config/catalogue.js';
 import { AppError, errors, toAppError } from '../../errors.js';
 import { fromFastify } from '../../http/error-handler.js';
 import { clientAbortSignal } from '../../http/abort.js';
@@ -33,7 +33,7 @@ export function registerMessagesRoutes(scope: FastifyInstance, services: Service
     app.post('/messages', async (req, reply) => {
       const config = services.config();
       const body = parseBody(messagesRequestSchema, req.body);
-      const model = catalogue(config).get(body.model);
+      const model = resolveModel(config, body.model);
       if (!model) throw errors.modelNotFound(body.model);
       const plan = planMessages(body, model, config.security.max_messages);
       const signal = clientAbortSignal(reply);
@@ -45,7 +45,7 @@ export function registerMessagesRoutes(scope: FastifyInstance, services: Service
 
     app.post('/messages/count_tokens', async (req) => {
       const body = parseBody(countTokensSchema, req.body);
-      if (!catalogue(services.config()).get(body.model)) throw errors.modelNotFound(body.model);
+      if (!resolveModel(services.config(), body.model)) throw errors.modelNotFound(body.model);
       const { messages, tools } = anthropicConversation(body);
       return { input_tokens: anthropicInputTokens(messages, tools) };
     });

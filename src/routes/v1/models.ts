@@ -4,6 +4,7 @@ import type { ModelSpec } from '../../core/models.js';
 import { errors } from '../../errors.js';
 import { clientKeyOf } from '../../http/auth.js';
 import type { Services } from '../../services.js';
+import { kindOf } from '../../store/types.js';
 
 /**
  * The OpenAI model object, plus `alias_of` on another name of a catalogue model and `aliases` on a
@@ -34,16 +35,36 @@ export function registerModelRoutes(app: FastifyInstance, services: Services): v
     for (const m of models) if (m.aliasOf) out.set(m.aliasOf, [...(out.get(m.aliasOf) ?? []), m.id]);
     return out;
   };
+  /**
+   * The models other providers list for themselves (the xAI API's `GET /models`), as
+   * `<provider>/<id>`, read with one of the pool's active credentials of that provider.
+   */
+  const listed = async (req: FastifyRequest) => {
+    const allowed = clientKeyOf(req)?.models;
+    const accounts = await services.store.listAccounts();
+    const out: Record<string, unknown>[] = [];
+    for (const p of services.providers.all()) {
+      if (!p.listModels) continue;
+      const key = accounts.find((a) => kindOf(a) === p.name && a.status === 'active')?.token ?? null;
+      for (const m of await p.listModels(key)) {
+        const id = `${p.name}/${m.id}`;
+        if (!allowed || allowed.includes(id)) out.push({ id, object: 'model', created: m.created, owned_by: m.ownedBy });
+      }
+    }
+    return out;
+  };
   app.get('/models', async (req) => {
     const models = visible(req);
     const aliases = aliasesOf(models);
-    return { object: 'list', data: models.map((m) => toModel(m, aliases)) };
+    return { object: 'list', data: [...models.map((m) => toModel(m, aliases)), ...(await listed(req))] };
   });
   app.get<{ Params: { id: string } }>('/models/*', async (req) => {
     const id = (req.params as Record<string, string>)['*'] ?? '';
     const models = visible(req);
     const m = models.find((spec) => spec.id === id);
-    if (!m) throw errors.modelNotFound(id);
-    return toModel(m, aliasesOf(models));
+    if (m) return toModel(m, aliasesOf(models));
+    const other = id.includes('/') ? (await listed(req)).find((x) => x.id === id) : undefined;
+    if (!other) throw errors.modelNotFound(id);
+    return other;
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { catalogue } from '../../config/catalogue.js';
+import { resolveModel } from '../../config/catalogue.js';
 import { AppError, errors } from '../../errors.js';
 import { clientAbortSignal } from '../../http/abort.js';
 import { sendSse } from '../../http/sse.js';
@@ -23,7 +23,7 @@ export function registerResponsesRoutes(app: FastifyInstance, services: Services
   app.post('/responses', async (req, reply) => {
     const config = services.config();
     const body = parseBody(responsesRequestSchema, req.body);
-    const model = catalogue(config).get(body.model);
+    const model = resolveModel(config, body.model);
     if (!model) throw errors.modelNotFound(body.model);
     const previous = body.previous_response_id ? await services.responses.get(body.previous_response_id) : null;
     if (body.previous_response_id && !previous) throw responseNotFound(body.previous_response_id, 'previous_response_id');

@@ -110,7 +110,7 @@ export class LocalStore implements Store {
         skipped++;
         continue;
       }
-      const acc = newAccount(id, token, item.tier ?? 'basic', item.tags ?? [], now);
+      const acc = newAccount(id, token, item.tier ?? 'basic', item.tags ?? [], now, item.kind);
       this.accounts.set(id, acc);
       added.push(cloneAccount(acc));
     }

@@ -90,6 +90,7 @@ function toAccount(raw: unknown): Account | null {
   return {
     id: a.id,
     token: a.token,
+    ...(a.kind === 'xai' ? { kind: a.kind } : {}),
     tier: a.tier,
     status: a.status,
     coolingUntil: numOrNull(a.coolingUntil),

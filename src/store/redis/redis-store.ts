@@ -155,7 +155,7 @@ export class RedisStore implements Store {
     for (const item of items) {
       const token = normalizeToken(item.token);
       if (token === null) continue;
-      accounts.push(newAccount(accountIdFor(token), token, item.tier ?? 'basic', item.tags ?? [], now));
+      accounts.push(newAccount(accountIdFor(token), token, item.tier ?? 'basic', item.tags ?? [], now, item.kind));
     }
     if (accounts.length === 0) return { added: [], skipped: 0 };
     const args = accounts.flatMap((a) => [a.id, JSON.stringify(a)]);

@@ -127,7 +127,7 @@ export class SqlStore implements Store {
     const candidates: Account[] = [];
     for (const item of items) {
       const token = normalizeToken(item.token);
-      if (token !== null) candidates.push(newAccount(accountIdFor(token), token, item.tier ?? 'basic', item.tags ?? [], now));
+      if (token !== null) candidates.push(newAccount(accountIdFor(token), token, item.tier ?? 'basic', item.tags ?? [], now, item.kind));
     }
     if (candidates.length === 0) return { added: [], skipped: 0 };
     return this.poolTx(async (c) => {

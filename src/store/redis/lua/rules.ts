@@ -49,6 +49,7 @@ local function modesFor(req, tier) return req.tierModes[tier] or {} end
 
 local function couldServe(a, req)
   if a.status ~= 'active' and a.status ~= 'cooling' then return false end
+  if (a.kind or 'grok') ~= (req.provider or 'grok') then return false end
   if (TIER_RANK[a.tier] or 0) < (TIER_RANK[req.minTier] or 0) then return false end
   if type(req.tags) == 'table' and #req.tags > 0 then
     local any = false
