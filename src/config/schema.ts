@@ -158,8 +158,6 @@ export const configSchema = z
         exhausted_retry_sec: positive,
       })
       .strict(),
-    /** Price per million tokens by model id (or `xai/<model>`): cost of a request = tokens × price. */
-    prices: z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict()).default({}),
     timeout: z.object({ connect_sec: positive, first_byte_sec: positive, idle_sec: positive }).strict(),
     retry: z.object({ max_attempts: z.coerce.number().int().min(1).max(20), budget_sec: positive, require_reasoning: bool }).strict(),
     token: z
