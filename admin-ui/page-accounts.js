@@ -26,13 +26,15 @@ export async function render(main) {
     const f = file.files[0];
     if (f) textarea.value = (textarea.value ? `${textarea.value}\n` : '') + (await f.text());
   } });
+  // grok.com SSO cookies or official xAI API keys (a second upstream in the same pool).
+  const kind = h('select', { id: 'import-kind' }, h('option', { value: 'grok' }, 'grok.com SSO tokens'), h('option', { value: 'xai' }, 'xAI API keys'));
   const tier = h('select', { id: 'import-tier' }, h('option', { value: '' }, 'tier: detect (basic)'), ['basic', 'super', 'heavy'].map((t) => h('option', { value: t }, t)));
   const tags = h('input', { id: 'import-tags', placeholder: 'tags, comma-separated' });
   const importButton = h('button', { class: 'primary', id: 'import-button', onclick: async () => {
     if (!textarea.value.trim()) return toast('Paste at least one token first.', 'error');
     importButton.disabled = true;
     try {
-      const body = { tokens: textarea.value, ...(tier.value ? { tier: tier.value } : {}), ...(splitList(tags.value).length ? { tags: splitList(tags.value) } : {}) };
+      const body = { tokens: textarea.value, kind: kind.value, ...(tier.value && kind.value === 'grok' ? { tier: tier.value } : {}), ...(splitList(tags.value).length ? { tags: splitList(tags.value) } : {}) };
       const r = await api('POST', '/admin/api/tokens', body);
       result.textContent = `Imported: ${r.added} added, ${r.skipped} already present (skipped), ${r.invalid} not a token.`;
       textarea.value = '';
@@ -96,11 +98,11 @@ export async function render(main) {
     clear(list, tokens.length === 0
       ? h('p', { class: 'muted' }, 'No accounts match. Import SSO tokens above.')
       : h('div', { class: 'table-wrap' }, h('table', { id: 'accounts-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, all), ['Token', 'Tier', 'Status', 'Quota', 'Tags / note', 'Used', 'Last used', ''].map((t) => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, h('th', {}, all), ['Token', 'Kind / tier', 'Status', 'Quota', 'Tags / note', 'Used', 'Last used', ''].map((t) => h('th', {}, t)))),
         h('tbody', {}, tokens.map((a) => h('tr', { 'data-id': a.id },
           h('td', {}, h('input', { type: 'checkbox', checked: selected.has(a.id), onchange: (e) => (e.target.checked ? selected.add(a.id) : selected.delete(a.id)) })),
           h('td', {}, h('div', { class: 'mono' }, a.token), h('div', { class: 'muted small mono' }, a.id)),
-          h('td', {}, a.tier),
+          h('td', {}, a.kind === 'xai' ? h('span', { class: 'tag' }, 'xAI API') : a.tier),
           h('td', {}, h('span', { class: `badge ${a.status}` }, a.status),
             a.cooling_until ? h('div', { class: 'small muted' }, `until ${rel(a.cooling_until)}`) : null,
             a.last_error ? h('div', { class: 'small muted', title: a.last_error }, a.last_error.slice(0, 40)) : null),
@@ -118,7 +120,7 @@ export async function render(main) {
     h('h1', {}, 'Accounts'),
     h('section', { class: 'panel' }, h('h2', {}, 'Import grok.com accounts'),
       h('p', { class: 'muted small' }, 'Paste SSO tokens (the sso cookie of grok.com), or upload a text file with one per line. Duplicates are skipped.'),
-      textarea, h('div', { class: 'row', style: { marginTop: '8px' } }, file, tier, tags, importButton), result),
+      textarea, h('div', { class: 'row', style: { marginTop: '8px' } }, file, kind, tier, tags, importButton), result),
     h('section', { class: 'panel' },
       h('div', { class: 'row' }, selectEl('status', ['active', 'cooling', 'invalid', 'disabled']), selectEl('tier', ['basic', 'super', 'heavy']), tagFilter, count),
       h('div', { style: { margin: '10px 0' } }, actions), list));
