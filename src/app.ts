@@ -5,6 +5,7 @@ import { installBodyLimit } from './http/body-limit.js';
 import { installErrorHandlers } from './http/error-handler.js';
 import { trackRoutes } from './http/route-list.js';
 import { serverOptions } from './http/server-options.js';
+import { installStreamCutoff } from './http/shutdown.js';
 import { registerKeyRoutes } from './routes/admin/keys.js';
 import { registerMediaAdminRoutes } from './routes/admin/media-admin.js';
 import { registerPoolAdminRoutes } from './routes/admin/pool-admin.js';
@@ -39,6 +40,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
   });
   trackRoutes(app);
+  installStreamCutoff(app);
   installErrorHandlers(app, () => services.config().security.max_body_mb);
   installBodyLimit(app, () => services.config().security.max_body_mb);
   await app.register(cors, { origin: config.security.cors_origins.includes('*') ? true : config.security.cors_origins });

@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   // This server's own dependencies.
   no_accounts: [503],
   store_unavailable: [503],
+  /** In-band only: a stream still running when the shutdown grace period ran out. */
+  server_shutting_down: [503],
 } as const satisfies Record<string, readonly number[]>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

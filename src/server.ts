@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 
   const app = await buildApp(services);
   await app.listen({ host: config.server.host, port: config.server.port });
-  const drain = drainOnClose(app.server);
+  const drain = drainOnClose(app.server, () => app.streamCutoff.abort());
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ModelSpec } from '../../core/models.js';
+import { endOnCutoff } from '../../http/shutdown.js';
 import { sendSse } from '../../http/sse.js';
 import { reportingEvents } from '../../pool/report-events.js';
 import type { Services } from '../../services.js';
@@ -92,6 +93,7 @@ export async function runChatCompletion(run: ChatRun, reply: FastifyReply): Prom
   const acquired = opened.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof services.pool.acquire<AsyncIterable<UpstreamEvent>>>>>).value);
   run.note(acquired[0]!.lease.accountId);
   // Stages inside `reporting`: a stage that cuts early ends the turn as a success.
-  const sources = acquired.map((a) => reportingEvents(applyIntentStages(a.value, plan.intent), ctl.signal, a.release));
+  const cutoff = reply.server.streamCutoff.signal;
+  const sources = acquired.map((a) => endOnCutoff(reportingEvents(applyIntentStages(a.value, plan.intent), ctl.signal, a.release), cutoff));
   return sendSse(reply, streamChat(plan, sources), keepaliveMs);
 }

@@ -4,6 +4,7 @@ import { resolveModel } from '../../config/catalogue.js';
 import { AppError, errors, toAppError } from '../../errors.js';
 import { fromFastify } from '../../http/error-handler.js';
 import { clientAbortSignal } from '../../http/abort.js';
+import { endOnCutoff } from '../../http/shutdown.js';
 import { sendSse } from '../../http/sse.js';
 import { fetchPolicy } from '../../lib/guarded-fetch.js';
 import { parseBody } from '../../http/validate.js';
@@ -40,7 +41,7 @@ export function registerMessagesRoutes(scope: FastifyInstance, services: Service
       await resolveAttachments(plan.attachments, { policy: fetchPolicy(config.security), maxAttachments: config.security.max_attachments }, signal);
       if (!plan.stream) return foldTurn(services, req, signal, plan.intent, (events) => collectMessage(plan, events));
       const events = await openTurn(services, req, signal, plan.intent);
-      return sendSse(reply, streamMessage(plan, events), config.performance.sse_keepalive_sec * 1000);
+      return sendSse(reply, streamMessage(plan, endOnCutoff(events, reply.server.streamCutoff.signal)), config.performance.sse_keepalive_sec * 1000);
     });
 
     app.post('/messages/count_tokens', async (req) => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { resolveModel } from '../../config/catalogue.js';
 import { AppError, errors } from '../../errors.js';
 import { clientAbortSignal } from '../../http/abort.js';
+import { endOnCutoff } from '../../http/shutdown.js';
 import { sendSse } from '../../http/sse.js';
 import { fetchPolicy } from '../../lib/guarded-fetch.js';
 import { parseBody } from '../../http/validate.js';
@@ -53,7 +54,7 @@ export function registerResponsesRoutes(app: FastifyInstance, services: Services
       return response;
     }
     const events = await openTurn(services, req, signal, plan.intent);
-    return sendSse(reply, streamResponse(plan, events, persist), keepaliveMs);
+    return sendSse(reply, streamResponse(plan, endOnCutoff(events, reply.server.streamCutoff.signal), persist), keepaliveMs);
   });
 
   app.get<{ Params: { id: string } }>('/responses/:id', async (req) => {
