@@ -4,7 +4,6 @@ import { readBounded } from '../../http-client.js';
 import { browserIdentity, identityOf, newestChromeProfile, profileForUserAgent } from './chrome-identity.js';
 import { isChallenge, keepCloudflareCookies, solveChallenge, withCloudflareCookies } from './cloudflare.js';
 import type { Egress, EgressPool } from './egress-pool.js';
-import { accountKey } from './egress-pool.js';
 import { EgressRelay } from './egress-relay.js';
 import { chromeFetchOrder, chromeUpgradeOrder } from './header-order.js';
 import { LaneCache, type Laned } from './lane-cache.js';
@@ -16,6 +15,8 @@ import { openWreqSocket } from './wreq-socket.js';
 const CHROME_ACCEPT_ENCODING = 'gzip, deflate, br, zstd';
 /** Clients (and their connections) unused this long are closed. */
 const IDLE_MS = 5 * 60_000;
+/** How long a replaced shared client may finish its in-flight calls. */
+const DROP_GRACE_MS = 60_000;
 
 /**
  * grok.com traffic through wreq-js (Chrome's TLS ClientHello, HTTP/2 preface and priorities; a
@@ -70,20 +71,22 @@ export class WreqTransport implements GrokTransport {
   async refreshIdentity(account: string): Promise<void> {
     const egress = this.pool.pick(account);
     egress.antiBotRefreshes++;
-    this.drop(`${egress.id}|${accountKey(account)}|`);
+    // The account's identity on its egress gets fresh connections (shared with the other accounts
+    // of that identity, which lose nothing but a warm connection).
+    this.drop(this.clientKey(account).key);
     const solver = this.config().grok.flaresolverr_url.trim();
     if (solver) await this.solve(egress, this.config().grok.base_url, solver);
   }
 
   openWebSocket(url: string, o: GrokSocketOptions, h: GrokSocketHandlers): GrokSocket {
-    const { turnKey, profile, os } = this.clientKey(o.account);
+    const { key, profile, os } = this.clientKey(o.account);
     return openWreqSocket(
       {
         url,
         maxPayload: o.maxPayload,
         handshakeTimeoutMs: o.handshakeTimeoutMs,
         connect: async () => {
-          const client = await this.sockets.take(turnKey, o.account, (proxy) => createSession({ browser: profile as never, os: os as never, proxy, trustStore: this.trustStore() }));
+          const client = await this.sockets.take(key, o.account, (proxy) => createSession({ browser: profile as never, os: os as never, proxy, trustStore: this.trustStore() }));
           const { headers } = this.prepare(o.headers, client.lane.egress, o.account);
           return { session: client.handle, headers: chromeUpgradeOrder(headers), release: () => this.sockets.give(client, false) };
         },
@@ -130,9 +133,9 @@ export class WreqTransport implements GrokTransport {
 
   private async requestOnce(url: string, o: GrokRequest): Promise<GrokResponse> {
     const stream = o.stream === true;
-    const { key, turnKey, profile, os } = this.clientKey(o.account);
+    const { key, profile, os } = this.clientKey(o.account);
     const create = (proxy: string) => createTransport({ browser: profile as never, os: os as never, proxy, poolIdleTimeout: IDLE_MS, trustStore: this.trustStore() });
-    const client = stream ? await this.streams.take(turnKey, o.account, create) : await this.sharedClient(key, o.account, create);
+    const client = stream ? await this.streams.take(key, o.account, create) : await this.sharedClient(key, o.account, create);
     const { headers } = this.prepare(o.headers, client.lane.egress, o.account);
     // A stream's client goes back to the cache exactly once: as it is after a clean end (its
     // connection stays open for the next turn), with its connection cut after anything else.
@@ -229,18 +232,15 @@ export class WreqTransport implements GrokTransport {
   }
 
   /** Which client serves an account: its egress, and the identity (profile, OS) it is seen with. */
-  private clientKey(account: string | undefined): { key: string; turnKey: string; profile: string; os: string } {
+  private clientKey(account: string | undefined): { key: string; profile: string; os: string } {
     const egress = this.pool.pick(account);
     const id = egress.cfUserAgent ? identityOf(profileForUserAgent(egress.cfUserAgent) ?? newestChromeProfile(), osOf(egress.cfUserAgent)) : browserIdentity(this.config().grok, account);
-    return {
-      key: `${egress.id}|${account ? accountKey(account) : ''}|${id.profile}|${id.os}`,
-      // Turn clients are shared by the accounts of an egress and identity: cookies are explicit per
-      // request (no jar), and keyed per account the cache grew to each account's peak concurrency
-      // (measured: 305 clients created for 700 turns at 64 concurrent over 16 accounts).
-      turnKey: `${egress.id}|*|${id.profile}|${id.os}`,
-      profile: id.profile,
-      os: id.os,
-    };
+    // Clients are shared by the accounts of an egress and identity (cookies are explicit per
+    // request; wreq keeps no jar here). Each wreq client holds its own parsed root store, about
+    // 0.8–1.2 MiB whatever the trust mode (measured), so a client per account would cost a
+    // gigabyte for a thousand accounts, and a turn cache per account grew to each account's peak
+    // concurrency (305 clients created for 700 turns at c=64 over 16 accounts).
+    return { key: `${egress.id}|${id.profile}|${id.os}`, profile: id.profile, os: id.os };
   }
 
   private async sharedClient(key: string, account: string | undefined, create: (proxyUrl: string) => Promise<Transport>): Promise<Laned<Transport>> {
@@ -255,13 +255,19 @@ export class WreqTransport implements GrokTransport {
     return c;
   }
 
-  /** Drops every client whose key starts with `prefix`: they were opened with an older identity. */
+  /**
+   * Drops every client whose key starts with `prefix`: new requests get new connections. A shared
+   * client may still carry other accounts' short calls, so it is closed only after a grace period;
+   * idle turn clients go at once (busy ones are not in the cache).
+   */
   private drop(prefix: string): void {
     for (const [key, c] of this.shared) {
       if (!key.startsWith(prefix)) continue;
       this.shared.delete(key);
-      this.relay.kill(c.lane);
-      void c.handle.close().catch(() => {});
+      setTimeout(() => {
+        this.relay.kill(c.lane);
+        void c.handle.close().catch(() => {});
+      }, DROP_GRACE_MS).unref();
     }
     this.streams.drop(prefix);
     this.sockets.drop(prefix);
