@@ -21,9 +21,9 @@ const DROP_GRACE_MS = 60_000;
 /**
  * grok.com traffic through wreq-js (Chrome's TLS ClientHello, HTTP/2 preface and priorities; a
  * Chrome-like WebSocket handshake), every connection through the egress relay. Short calls share
- * one client per account, egress and identity; streams (`stream: true`) and WebSockets take a
- * client of their own from a cache for the length of the turn, so cutting its connection stops
- * exactly that turn.
+ * one client per egress and identity; streams (`stream: true`) and WebSockets take a client of
+ * their own from a cache for the length of the turn, so cutting its connection stops exactly that
+ * turn.
  */
 export class WreqTransport implements GrokTransport {
   readonly name = 'wreq';
@@ -62,6 +62,8 @@ export class WreqTransport implements GrokTransport {
     try {
       await this.solve(egress, url, solver);
     } catch (e) {
+      // Counted against the egress: a challenge nobody can solve there is a reason to move its
+      // accounts elsewhere. The caller gets the challenge, classified as upstream_anti_bot.
       this.pool.failed(egress, `challenge not solved: ${(e as Error).message}`);
       return this.requestOnce(url, o);
     }
