@@ -7,6 +7,7 @@ import { createLogger } from './logger.js';
 import { unknownFrames } from './upstream/grok/unknown-frames.js';
 import { createMediaServices } from './media/services.js';
 import { AccountPool } from './pool/pool.js';
+import { SlotQueue } from './pool/queue/slot-queue.js';
 import type { Services } from './services.js';
 import { SettingsService } from './config/settings.js';
 import { openStorage } from './store/open-storage.js';
@@ -48,7 +49,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   // Frames grok.com sends that this server does not know are logged here, once per kind.
   unknownFrames.useLogger(log);
   // local: files under DATA_DIR, this process only; redis, pgsql, mysql: shared by every instance.
-  const { store, settings: settingsBackend, responses, tasks: sharedTasks, keys, stats, sessions } = await openStorage(config, log);
+  const { store, settings: settingsBackend, responses, tasks: sharedTasks, keys, stats, sessions, slotQueue: queueBackend } = await openStorage(config, log);
   const settings = new SettingsService(config, settingsBackend, (err) => log.error({ err: (err as Error).message }, 'applying changed settings failed'));
   settings.onChange((c) => (log.level = c.log.level));
   await settings.init();
@@ -59,7 +60,9 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   const { key, generated } = await resolveAppKey(config, store);
   const getConfig = () => settings.get();
   const grok = await createGrokTransport(getConfig, (message) => log.warn(message));
-  const pool = new AccountPool(store, getConfig, log);
+  const slotQueue = new SlotQueue(queueBackend, log);
+  await slotQueue.init();
+  const pool = new AccountPool(store, getConfig, log, slotQueue);
   pool.onAntiBot = (token) => grok.refreshIdentity(token);
   // One line per upstream (docs/architecture.md): the lease's provider picks among them.
   const providers = new ProviderRegistry().add(createGrokProvider(getConfig, grok)).add(createXaiProvider(getConfig));
@@ -90,6 +93,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     generatedAppKey: generated,
     async close() {
       services.quotaSync.stop();
+      slotQueue.close();
       await media.close();
       // Before the store: the Redis stats' last flush needs the store's connection.
       await stats.close();

@@ -175,6 +175,8 @@ export const configSchema = z
         sync_on_import: bool,
         refresh_concurrency: z.coerce.number().int().min(1).max(100),
         nsfw_concurrency: z.coerce.number().int().min(1).max(100),
+        queue_timeout_sec: z.coerce.number().min(0).max(600),
+        queue_max: z.coerce.number().int().min(1).max(1_000_000),
       })
       .strict(),
     security: z

@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ModelSpec, ProviderName } from '../core/models.js';
 import { AppError, UpstreamError, errors } from '../errors.js';
-import type { Lease, LeaseRequest, Outcome, PoolPolicy, Store } from '../store/types.js';
+import type { Lease, LeaseRequest, LeaseResult, Outcome, PoolPolicy, Store } from '../store/types.js';
 import { isGrokAntiBot } from '../upstream/grok/classify.js';
+import { onlyCapBlocks, SlotQueue } from './queue/slot-queue.js';
 
 /** A primed upstream result bound to the account that produced it. */
 export interface Acquired<T> {
@@ -32,7 +33,32 @@ export class AccountPool {
     private readonly store: Store,
     private readonly config: () => Config,
     private readonly log: Logger,
+    /** Where requests wait for a slot when every eligible account is at its cap; none: 429 at once. */
+    private readonly queue?: SlotQueue,
   ) {}
+
+  /** Requests waiting for a slot, over every instance sharing the queue. */
+  queueDepth(): Promise<number> {
+    return this.queue ? this.queue.depth() : Promise.resolve(0);
+  }
+
+  /**
+   * Leases for a request's first attempt, waiting in the slot queue (token.queue_timeout_sec) when
+   * only the concurrency cap stands in the way. While anyone waits, newcomers queue behind them
+   * instead of taking a freed slot first. Retries after a failed attempt do not queue again.
+   */
+  private async leaseOrWait(req: LeaseRequest, signal: AbortSignal, first: boolean): Promise<LeaseResult> {
+    const t = this.config().token;
+    if (!this.queue || !first || t.queue_timeout_sec <= 0) return this.store.lease(req);
+    if ((await this.queue.depth()) === 0) {
+      const leased = await this.store.lease(req);
+      if (!onlyCapBlocks(leased)) return leased;
+    }
+    const waited = await this.queue.wait(SlotQueue.queueFor(req), signal, t.queue_timeout_sec * 1000, t.queue_max, () => this.store.lease(req));
+    if (waited.kind === 'leased') return waited.result;
+    if (waited.kind === 'full') this.log.warn({ queueMax: t.queue_max }, 'slot queue full: refusing at once');
+    return { ok: false, reason: 'none_available', retryAfterMs: null };
+  }
 
   policy(): PoolPolicy {
     const t = this.config().token;
@@ -94,10 +120,13 @@ export class AccountPool {
 
     for (let n = 0; n < cfg.retry.max_attempts; n++) {
       signal.throwIfAborted();
-      const leased = await this.store.lease(this.leaseRequest(provider, model, tried, tags));
+      const leased = await this.leaseOrWait(this.leaseRequest(provider, model, tried, tags), signal, n === 0);
       if (!leased.ok) return { ok: false, error: this.exhausted(model, leased.reason, leased.retryAfterMs, lastError) };
       const lease: Lease = { ...leased.lease, provider };
-      const release = (outcome: Outcome) => this.store.report(lease.leaseId, outcome, this.policy());
+      const release = async (outcome: Outcome) => {
+        await this.store.report(lease.leaseId, outcome, this.policy());
+        this.queue?.released();
+      };
       try {
         const value = await this.attemptWithAntiBotRetry(lease, attempt, signal);
         return { ok: true, acquired: { value, lease, release } };

@@ -4,6 +4,8 @@
  * local: files under DATA_DIR, this process only. redis, pgsql, mysql: shared by every instance.
  */
 import type { Logger } from 'pino';
+import { MemoryQueueBackend, type QueueBackend } from '../pool/queue/backend.js';
+import { RedisQueueBackend } from '../pool/queue/redis-backend.js';
 import { redisSettingsBackend } from '../config/redis-settings.js';
 import type { Config } from '../config/schema.js';
 import { fileSettingsBackend, type SettingsBackend } from '../config/settings.js';
@@ -43,6 +45,8 @@ export interface Storage {
   stats: StatsStore;
   /** Admin sessions and the login throttle. */
   sessions: SessionStore;
+  /** Requests waiting for a concurrency slot: shared on Redis, per instance otherwise. */
+  slotQueue: QueueBackend;
 }
 
 export async function openStorage(config: Config, log: Logger): Promise<Storage> {
@@ -56,14 +60,14 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
     const stats = new RedisStats(store.client, store.keys, store.label, { logSize, onError: (err) => log.warn({ err: (err as Error).message }, 'redis: flushing stats failed') });
     await stats.init();
     const sessions = new RedisSessionStore(store.client, store.keys, store.label);
-    return { store, settings: redisSettingsBackend(store), responses: new RedisResponseStore(store), tasks, keys: new RedisKeyStore(store.client, store.keys, store.label), stats, sessions };
+    return { store, settings: redisSettingsBackend(store), responses: new RedisResponseStore(store), tasks, keys: new RedisKeyStore(store.client, store.keys, store.label), stats, sessions, slotQueue: new RedisQueueBackend(store) };
   }
   if (type === 'pgsql' || type === 'mysql') {
     const store = new SqlStore({ ...databaseOptions(config), onError: (err, what) => log.warn({ err: (err as Error).message }, `database: ${what} failed`) });
     await store.init();
     const stats = new SqlStats(store, { logSize, onError: (err) => log.warn({ err: (err as Error).message }, 'database: flushing stats failed') });
     await stats.init();
-    return { store, settings: sqlSettingsBackend(store), responses: new SqlResponseStore(store), tasks: new SqlTaskStore(store), keys: new SqlKeyStore(store), stats, sessions: new SqlSessionStore(store) };
+    return { store, settings: sqlSettingsBackend(store), responses: new SqlResponseStore(store), tasks: new SqlTaskStore(store), keys: new SqlKeyStore(store), stats, sessions: new SqlSessionStore(store), slotQueue: new MemoryQueueBackend() };
   }
   const dataDir = config.server.data_dir;
   const store = new LocalStore({ dataDir });
@@ -76,5 +80,5 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
   await stats.init();
   const sessions = new LocalSessionStore({ dataDir, onFlushError: (err) => log.error({ err }, 'writing sessions.json failed; retrying') });
   await sessions.init();
-  return { store, settings: fileSettingsBackend(dataDir), responses, tasks: undefined, keys, stats, sessions };
+  return { store, settings: fileSettingsBackend(dataDir), responses, tasks: undefined, keys, stats, sessions, slotQueue: new MemoryQueueBackend() };
 }

@@ -17,6 +17,8 @@ export function registerStatsRoutes(app: FastifyInstance, services: Services): v
     return {
       ...(await services.stats.snapshot(now)),
       accounts_by_status: health,
+      // Requests waiting for a concurrency slot right now (every instance, on a shared store).
+      queue_depth: await services.pool.queueDepth(),
       // What grok.com sent that this process does not know (frame kinds, channels, cards), by kind:name.
       upstream_unknown: unknownFrames.snapshot(),
       generated_at: new Date(now).toISOString(),
