@@ -5,7 +5,7 @@
  * Like the account store, every method is atomic on its own: the local implementation does its
  * read-modify-write without an `await` in between; a Redis implementation keeps each key in a
  * hash (`<prefix>:key:<id>`, plus `<prefix>:keyhash:<digest>` → id) and implements `hit` with one
- * Lua script over two counters with expiry (see `hit` below), so limits hold across instances.
+ * Lua script over two sliding-window logs (see `hit` below), so limits hold across instances.
  */
 
 export interface ClientKey {
@@ -45,10 +45,9 @@ export interface RateLimits {
 export type HitResult = { ok: true } | { ok: false; limit: 'rpm' | 'rpd'; retryAfterMs: number };
 
 /**
- * Window semantics (also what the Lua version does): each limit has a window that opens with the
- * first request after the previous one closed and lasts 60 s (rpm) or 86 400 s (rpd); within it
- * at most `limit` requests pass. In Redis: `GET` both counters, refuse with `PTTL` if either is
- * at its limit, else `INCR` both and `PEXPIRE … NX` them — one script, so it is atomic.
+ * Window semantics, the same in every store: sliding windows of 60 s (rpm) and 86 400 s (rpd): a
+ * request passes only if fewer than `limit` requests passed in the window before it, and a refusal
+ * says how long until one leaves it (rate-window.ts; in Redis a Lua port of it, so it is atomic).
  */
 export const RPM_WINDOW_MS = 60_000;
 export const RPD_WINDOW_MS = 86_400_000;

@@ -55,6 +55,40 @@ function contract(name: string, open: () => Promise<{ a: KeyStore; twin: KeyStor
       expect(daily.ok === false && daily.limit === 'rpd' && daily.retryAfterMs > 86_000_000).toBe(true);
     });
 
+    it('slides its windows: twice the limit cannot pass across a window boundary, and Retry-After is exact', async () => {
+      const k = await a.create(newKey());
+      const limits = { rpm: 3, rpd: null };
+      const t0 = Date.now();
+      const passed = async (store: KeyStore, at: number) => (await store.hit(k.id, limits, at)).ok;
+      // One request opens the minute, two more at its very end, three more just after it: a
+      // fixed window would let all six through within 1 s.
+      expect(await passed(a, t0)).toBe(true);
+      expect(await passed(twin, t0 + 59_000)).toBe(true);
+      expect(await passed(a, t0 + 59_000)).toBe(true);
+      expect(await passed(twin, t0 + 60_001)).toBe(true); // the first request has left the window
+      const refused = await a.hit(k.id, limits, t0 + 60_001);
+      expect(refused).toEqual({ ok: false, limit: 'rpm', retryAfterMs: 58_999 });
+      expect(await passed(twin, t0 + 60_500)).toBe(false);
+      // Retry-After is exact: refused 1 ms before it; at it both requests of t0 + 59 s have left,
+      // so two pass (beside the one of t0 + 60.001 s) and the window is full again.
+      expect(await passed(a, t0 + 60_001 + 58_998)).toBe(false);
+      expect(await passed(twin, t0 + 60_001 + 58_999)).toBe(true);
+      expect(await passed(a, t0 + 60_001 + 58_999)).toBe(true);
+      expect(await passed(twin, t0 + 60_001 + 58_999)).toBe(false);
+    });
+
+    it('slides the daily window too', async () => {
+      const k = await a.create(newKey());
+      const limits = { rpm: null, rpd: 2 };
+      const t0 = Date.now();
+      expect((await a.hit(k.id, limits, t0)).ok).toBe(true);
+      expect((await twin.hit(k.id, limits, t0 + 86_000_000)).ok).toBe(true);
+      const refused = await a.hit(k.id, limits, t0 + 86_000_001);
+      expect(refused).toEqual({ ok: false, limit: 'rpd', retryAfterMs: 399_999 });
+      expect((await twin.hit(k.id, limits, t0 + 86_400_001)).ok).toBe(true);
+      expect(await a.hit(k.id, limits, t0 + 86_400_002)).toMatchObject({ ok: false, limit: 'rpd' });
+    });
+
     it('counts concurrent hits exactly', async () => {
       const k = await a.create(newKey());
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : twin).hit(k.id, { rpm: 7, rpd: null })));

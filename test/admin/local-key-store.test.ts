@@ -14,7 +14,7 @@ const tmp = () => {
 const base = { name: 'k', hash: 'h1', hint: 'sk…', enabled: true, expiresAt: null, models: null, rpm: null, rpd: null, tags: [] };
 
 describe('LocalKeyStore', () => {
-  it('counts rpm and rpd windows from the first request and reports when they end', async () => {
+  it('counts rpm and rpd in sliding windows and reports when the oldest request leaves them', async () => {
     const s = new LocalKeyStore({ dataDir: tmp() });
     await s.init();
     const k = await s.create(base);
@@ -23,9 +23,10 @@ describe('LocalKeyStore', () => {
     expect(await s.hit(k.id, limits, t0)).toEqual({ ok: true });
     expect(await s.hit(k.id, limits, t0 + 10_000)).toEqual({ ok: true });
     expect(await s.hit(k.id, limits, t0 + 20_000)).toEqual({ ok: false, limit: 'rpm', retryAfterMs: 40_000 });
-    // The refused request was not counted; a new minute opens a new window, the day still counts.
+    // The refused request was not counted; once t0 has left the minute one more passes, the day still counts.
     expect(await s.hit(k.id, limits, t0 + 60_000)).toEqual({ ok: true });
-    expect(await s.hit(k.id, limits, t0 + 61_000)).toEqual({ ok: false, limit: 'rpd', retryAfterMs: 86_400_000 - 61_000 });
+    expect(await s.hit(k.id, limits, t0 + 61_000)).toEqual({ ok: false, limit: 'rpm', retryAfterMs: 9_000 });
+    expect(await s.hit(k.id, limits, t0 + 71_000)).toEqual({ ok: false, limit: 'rpd', retryAfterMs: 86_400_000 - 71_000 });
     expect((await s.get(k.id))!.lastUsedAt).toBe(t0 + 60_000);
     await s.close();
   });

@@ -8,8 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readOwnedFile, writeFileAtomic } from '../../lib/atomic-write.js';
 import {
-  RPD_WINDOW_MS,
-  RPM_WINDOW_MS,
   type ClientKey,
   type ClientKeyPatch,
   type HitResult,
@@ -17,17 +15,10 @@ import {
   type NewClientKey,
   type RateLimits,
 } from '../keys.js';
+import { emptyRateLogs, slidingHit, type RateLogs } from '../rate-window.js';
 import { StateWriter } from './state-writer.js';
 
-/** One rate window: opened at `start`, `count` requests in it. */
-interface Window {
-  start: number;
-  count: number;
-}
-interface Counters {
-  rpm: Window;
-  rpd: Window;
-}
+type Counters = RateLogs;
 
 export const KEYS_FILE_NAME = 'keys.json';
 
@@ -59,7 +50,8 @@ export class LocalKeyStore implements KeyStore {
       this.keys.set(k.id, k);
       this.byHash.set(k.hash, k.id);
     }
-    for (const [id, c] of Object.entries(data.counters ?? {})) if (this.keys.has(id)) this.counters.set(id, c);
+    // Files from before sliding windows hold { start, count } windows: those are dropped (a fresh log).
+    for (const [id, c] of Object.entries(data.counters ?? {})) if (this.keys.has(id) && Array.isArray(c.rpm) && Array.isArray(c.rpd)) this.counters.set(id, c);
   }
 
   async close(): Promise<void> {
@@ -120,13 +112,9 @@ export class LocalKeyStore implements KeyStore {
   async hit(id: string, limits: RateLimits, now = Date.now()): Promise<HitResult> {
     const k = this.keys.get(id);
     if (!k) return { ok: true };
-    const c = this.counters.get(id) ?? { rpm: { start: now, count: 0 }, rpd: { start: now, count: 0 } };
-    if (now - c.rpm.start >= RPM_WINDOW_MS) c.rpm = { start: now, count: 0 };
-    if (now - c.rpd.start >= RPD_WINDOW_MS) c.rpd = { start: now, count: 0 };
-    if (limits.rpm !== null && c.rpm.count >= limits.rpm) return { ok: false, limit: 'rpm', retryAfterMs: c.rpm.start + RPM_WINDOW_MS - now };
-    if (limits.rpd !== null && c.rpd.count >= limits.rpd) return { ok: false, limit: 'rpd', retryAfterMs: c.rpd.start + RPD_WINDOW_MS - now };
-    c.rpm.count++;
-    c.rpd.count++;
+    const c = this.counters.get(id) ?? emptyRateLogs();
+    const result = slidingHit(c, limits, now);
+    if (!result.ok) return result;
     this.counters.set(id, c);
     k.lastUsedAt = now;
     this.writer.markDirty();

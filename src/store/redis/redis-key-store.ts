@@ -1,8 +1,8 @@
 /**
  * Client keys shared by every instance through Redis (same contract as the local key store).
  * Keys: `{p}:clientkeys` (hash id → key JSON), `{p}:clientkeys:byhash` (hash digest → id),
- * `{p}:clientkeys:used` (hash id → last-used ms), `{p}:clientkeys:rpm:<id>` and `…:rpd:<id>`
- * (counters that expire when their window ends). `hit` is one Lua script, so a limit holds no
+ * `{p}:clientkeys:used` (hash id → last-used ms), `{p}:clientkeys:rpmlog:<id>` and
+ * `…:rpdlog:<id>` (sliding-window logs, rate-window.ts, that expire a window after their last write). `hit` is one Lua script, so a limit holds no
  * matter how many instances count against it.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,26 +17,60 @@ import {
   type NewClientKey,
   type RateLimits,
 } from '../keys.js';
+import { WINDOW_BUCKETS } from '../rate-window.js';
 import { isConnectionError, storeUnavailable } from './connection.js';
 import type { RedisKeys } from './keys.js';
 
-/** KEYS: rpm counter, rpd counter, key hash, used hash. ARGV: id, rpm limit, rpd limit (-1 = none), rpm window, rpd window, now. */
+/**
+ * The sliding windows of rate-window.ts, ported line by line (logs as JSON strings that expire a
+ * window after their last write). KEYS: rpm log, rpd log, key hash, used hash. ARGV: id, rpm
+ * limit, rpd limit (-1 = none), rpm window, rpd window, now, buckets per window.
+ */
 const HIT = `
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return {1, 0, 0} end
-local function over(key, limit, window)
-  if tonumber(limit) < 0 then return nil end
-  local n = tonumber(redis.call('GET', key) or '0')
-  if n < tonumber(limit) then return nil end
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
-  return ttl
+local now = tonumber(ARGV[6])
+local buckets = tonumber(ARGV[7])
+local logs = {}
+for i = 1, 2 do
+  local limit = tonumber(ARGV[1 + i])
+  local window = tonumber(ARGV[3 + i])
+  local log = {}
+  if limit >= 0 then
+    local raw = redis.call('GET', KEYS[i])
+    if raw then
+      for _, b in ipairs(cjson.decode(raw)) do
+        if b[3] + window > now then log[#log + 1] = b end
+      end
+    end
+    local total = 0
+    for _, b in ipairs(log) do total = total + b[2] end
+    if total >= limit then
+      for _, b in ipairs(log) do
+        total = total - b[2]
+        if total < limit then return {0, i, math.max(1, b[3] + window - now)} end
+      end
+      return {0, i, window}
+    end
+  end
+  logs[i] = log
 end
-local t = over(KEYS[1], ARGV[2], ARGV[4])
-if t then return {0, 1, t} end
-t = over(KEYS[2], ARGV[3], ARGV[5])
-if t then return {0, 2, t} end
-if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+for i = 1, 2 do
+  local window = tonumber(ARGV[3 + i])
+  if tonumber(ARGV[1 + i]) < 0 then
+    redis.call('DEL', KEYS[i])
+  else
+    local log = logs[i]
+    local index = math.floor(now / (window / buckets))
+    local last = log[#log]
+    if last and last[1] >= index then
+      last[2] = last[2] + 1
+      if now > last[3] then last[3] = now end
+    else
+      log[#log + 1] = {index, 1, now}
+    end
+    redis.call('SET', KEYS[i], cjson.encode(log), 'PX', window)
+  end
+end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
 return {1, 0, 0}`;
 
@@ -82,7 +116,8 @@ export class RedisKeyStore implements KeyStore {
   }
 
   private counters(id: string): [string, string] {
-    return [this.keys.key('clientkeys', 'rpm', id), this.keys.key('clientkeys', 'rpd', id)];
+    // Not the names of the fixed-window counters before them (integers, not logs; they expire by themselves).
+    return [this.keys.key('clientkeys', 'rpmlog', id), this.keys.key('clientkeys', 'rpdlog', id)];
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -151,7 +186,7 @@ export class RedisKeyStore implements KeyStore {
   async hit(id: string, limits: RateLimits, now = Date.now()): Promise<HitResult> {
     const [rpm, rpd] = this.counters(id);
     const r = (await this.run(() =>
-      this.client.eval(HIT, 4, rpm, rpd, this.hash, this.used, id, limits.rpm ?? -1, limits.rpd ?? -1, RPM_WINDOW_MS, RPD_WINDOW_MS, now),
+      this.client.eval(HIT, 4, rpm, rpd, this.hash, this.used, id, limits.rpm ?? -1, limits.rpd ?? -1, RPM_WINDOW_MS, RPD_WINDOW_MS, now, WINDOW_BUCKETS),
     )) as [number, number, number];
     if (r[0] === 1) return { ok: true };
     return { ok: false, limit: r[1] === 1 ? 'rpm' : 'rpd', retryAfterMs: Math.max(1, Number(r[2])) };

@@ -111,6 +111,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ...table(d, sql, t.loginThrottle, ['client VARCHAR(191) PRIMARY KEY', 'tries BIGINT NOT NULL', 'next_at BIGINT NOT NULL', 'expires_at BIGINT NOT NULL'], [['expiry', 'expires_at']]),
     ],
   },
+  {
+    version: 3,
+    // The rpm_/rpd_ count and until columns of the fixed windows stay, unused, so an older
+    // instance still running during a rolling upgrade does not fail on them.
+    name: 'client key limits as sliding-window logs',
+    statements: (t, sql) => [`ALTER TABLE ${t.clientKeys} ADD COLUMN rate_log ${sql.bigText} NULL`],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -1,10 +1,11 @@
 /**
  * Client keys in SQL (same contract as the local and Redis key stores): one row per key with its
- * digest in a unique column, and the two rate windows as counter + end-time columns. `hit` locks
+ * digest in a unique column, and the sliding-window logs of its limits as JSON in `rate_log`. `hit` locks
  * the key's row (SELECT … FOR UPDATE), so a limit holds however many instances count against it.
  */
 import { randomBytes } from 'node:crypto';
-import { RPD_WINDOW_MS, RPM_WINDOW_MS, type ClientKey, type ClientKeyPatch, type HitResult, type KeyStore, type NewClientKey, type RateLimits } from '../keys.js';
+import { type ClientKey, type ClientKeyPatch, type HitResult, type KeyStore, type NewClientKey, type RateLimits } from '../keys.js';
+import { emptyRateLogs, slidingHit, type RateLogs } from '../rate-window.js';
 import { num, numOrNull } from './db.js';
 import type { SqlStore } from './sql-store.js';
 
@@ -53,7 +54,7 @@ export class SqlKeyStore implements KeyStore {
       const row = (await c.query(`SELECT data, last_used_at FROM ${this.table} WHERE id = ? FOR UPDATE`, [id])).rows[0];
       if (!row) return null;
       const next = { ...(JSON.parse(String(row.data)) as Stored), ...defined };
-      await c.query(`UPDATE ${this.table} SET data = ?${resetWindows ? ', rpm_count = 0, rpm_until = 0, rpd_count = 0, rpd_until = 0' : ''} WHERE id = ?`, [JSON.stringify(next), id]);
+      await c.query(`UPDATE ${this.table} SET data = ?${resetWindows ? ', rate_log = NULL' : ''} WHERE id = ?`, [JSON.stringify(next), id]);
       return { ...next, lastUsedAt: numOrNull(row.last_used_at) };
     });
   }
@@ -67,23 +68,17 @@ export class SqlKeyStore implements KeyStore {
   }
 
   /**
-   * Each window opens with the first request after the previous one closed and lasts 60 s (rpm)
-   * or 24 h (rpd); a refused request is not counted. An unknown key passes (the caller checked it).
+   * Sliding windows (rate-window.ts) over the row's log, read and written under the row lock; a
+   * refused request is not counted. An unknown key passes (the caller checked it).
    */
   async hit(id: string, limits: RateLimits, now = Date.now()): Promise<HitResult> {
     return this.store.db.tx(async (c) => {
-      const row = (await c.query(`SELECT rpm_count, rpm_until, rpd_count, rpd_until FROM ${this.table} WHERE id = ? FOR UPDATE`, [id])).rows[0];
+      const row = (await c.query(`SELECT rate_log FROM ${this.table} WHERE id = ? FOR UPDATE`, [id])).rows[0];
       if (!row) return { ok: true };
-      const windows = [
-        { limit: limits.rpm, count: num(row.rpm_count), until: num(row.rpm_until), size: RPM_WINDOW_MS, name: 'rpm' as const },
-        { limit: limits.rpd, count: num(row.rpd_count), until: num(row.rpd_until), size: RPD_WINDOW_MS, name: 'rpd' as const },
-      ];
-      for (const w of windows) {
-        const open = w.until > now;
-        if (w.limit !== null && (open ? w.count : 0) >= w.limit) return { ok: false, limit: w.name, retryAfterMs: Math.max(1, open ? w.until - now : w.size) };
-      }
-      const [m, d] = windows.map((w) => (w.until > now ? { count: w.count + 1, until: w.until } : { count: 1, until: now + w.size }));
-      await c.query(`UPDATE ${this.table} SET rpm_count = ?, rpm_until = ?, rpd_count = ?, rpd_until = ?, last_used_at = ? WHERE id = ?`, [m!.count, m!.until, d!.count, d!.until, now, id]);
+      const logs = row.rate_log ? (JSON.parse(String(row.rate_log)) as RateLogs) : emptyRateLogs();
+      const result = slidingHit(logs, limits, now);
+      if (!result.ok) return result;
+      await c.query(`UPDATE ${this.table} SET rate_log = ?, last_used_at = ? WHERE id = ?`, [JSON.stringify(logs), now, id]);
       return { ok: true };
     });
   }
