@@ -30,6 +30,7 @@ export async function render(main) {
     rpm: h('input', { name: 'rpm', type: 'number', min: 1, placeholder: 'unlimited' }),
     rpd: h('input', { name: 'rpd', type: 'number', min: 1, placeholder: 'unlimited' }),
     tags: h('input', { name: 'tags', placeholder: 'any account' }),
+    providers: h('input', { name: 'providers', placeholder: 'all providers' }),
   };
   const form = h('form', { class: 'panel', id: 'key-form' },
     h('h2', {}, 'Create an API key'),
@@ -39,7 +40,8 @@ export async function render(main) {
       field('rpm', 'Requests / minute', inputs.rpm),
       field('rpd', 'Requests / day', inputs.rpd),
       field('models', 'Models', inputs.models, 'Comma-separated model ids; empty = all.'),
-      field('tags', 'Account tags', inputs.tags, 'Only accounts with one of these tags serve this key.')),
+      field('tags', 'Account tags', inputs.tags, 'Only accounts with one of these tags serve this key.'),
+      field('providers', 'Providers', inputs.providers, 'grok, xai — only these upstreams serve this key; empty = all.')),
     h('div', { class: 'row' }, h('button', { class: 'primary', type: 'submit' }, 'Create key')),
     secretBox);
   form.addEventListener('submit', async (ev) => {
@@ -50,6 +52,7 @@ export async function render(main) {
     if (inputs.rpm.value) body.rpm = num(inputs.rpm.value);
     if (inputs.rpd.value) body.rpd = num(inputs.rpd.value);
     if (splitList(inputs.tags.value).length) body.tags = splitList(inputs.tags.value);
+    if (splitList(inputs.providers.value).length) body.providers = splitList(inputs.providers.value);
     try {
       const k = await api('POST', '/admin/api/keys', body);
       fieldError(form, {});
@@ -74,12 +77,14 @@ export async function render(main) {
       { name: 'rpd', label: 'Requests / day', type: 'number', value: k.rpd ?? '', help: 'Empty = unlimited.' },
       { name: 'models', label: 'Models', value: (k.models || []).join(', '), help: 'Comma-separated; empty = all.' },
       { name: 'tags', label: 'Account tags', value: k.tags.join(', ') },
+      { name: 'providers', label: 'Providers', value: (k.providers || []).join(', '), help: 'grok, xai; empty = all.' },
     ]);
     if (!v) return;
     try {
       await api('PATCH', `/admin/api/keys/${k.id}`, {
         name: v.name, expires_at: isoFromLocal(v.expires_at), rpm: num(v.rpm), rpd: num(v.rpd),
         models: splitList(v.models).length ? splitList(v.models) : null, tags: splitList(v.tags),
+        providers: splitList(v.providers).length ? splitList(v.providers) : null,
       });
       toast('Saved.');
       await load();
@@ -91,7 +96,7 @@ export async function render(main) {
     clear(list, keys.length === 0
       ? h('p', { class: 'muted' }, 'No keys yet. Until there is one (or API_KEY is set), the API is open to anyone who can reach it.')
       : h('div', { class: 'table-wrap' }, h('table', { id: 'keys-table' },
-        h('thead', {}, h('tr', {}, ['Name', 'Key', 'Status', 'Limits', 'Models', 'Tags', 'Created', 'Last used', ''].map((t) => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, ['Name', 'Key', 'Status', 'Limits', 'Models', 'Tags', 'Providers', 'Created', 'Last used', ''].map((t) => h('th', {}, t)))),
         h('tbody', {}, keys.map((k) => {
           const status = !k.enabled ? 'disabled' : k.expired ? 'expired' : 'enabled';
           return h('tr', { 'data-id': k.id },
@@ -101,6 +106,7 @@ export async function render(main) {
             h('td', { class: 'small' }, `${k.rpm ?? '∞'} / min`, h('br'), `${k.rpd ?? '∞'} / day`),
             h('td', { class: 'small' }, k.models ? k.models.join(', ') : 'all'),
             h('td', {}, k.tags.length ? k.tags.map((t) => h('span', { class: 'tag' }, t)) : h('span', { class: 'muted small' }, 'any')),
+            h('td', { class: 'small' }, k.providers ? k.providers.join(', ') : 'all'),
             h('td', { class: 'small' }, rel(k.created_at)),
             h('td', { class: 'small' }, rel(k.last_used_at)),
             h('td', {}, h('div', { class: 'row' },

@@ -55,7 +55,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   await settings.init();
   settings.onChange((c) => stats.resize(c.log.recent_requests));
   // app.api_key is a runtime setting: a change (on any instance) replaces the config keys at once.
-  const clientKeys = new ClientKeys(settings.get().app.api_key, keys);
+  const clientKeys = new ClientKeys(settings.get().app.api_key, keys, () => settings.get());
   settings.onChange((c) => clientKeys.set(c.app.api_key));
   const { key, generated } = await resolveAppKey(config, store);
   const getConfig = () => settings.get();

@@ -2,7 +2,8 @@
 export type Tier = 'basic' | 'super' | 'heavy';
 export type ModelKind = 'chat' | 'image' | 'image_edit' | 'video';
 /** The upstreams this server can speak to (one folder each under src/upstream/, one registry line). */
-export type ProviderName = 'grok' | 'xai';
+export const PROVIDER_NAMES = ['grok', 'xai'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 export interface ModelSpec {
   id: string;

@@ -1,5 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { resolveModel } from '../config/catalogue.js';
+import type { Config } from '../config/schema.js';
+import type { ModelSpec, ProviderName } from '../core/models.js';
 import { AppError, errors } from '../errors.js';
 import type { KeyStore } from '../store/keys.js';
 import type { AdminSessions } from './admin-sessions.js';
@@ -29,6 +32,8 @@ export class ClientKeys {
     keys: string[],
     /** Keys managed in the store (admin console); they carry limits, env/config keys do not. */
     private readonly store: KeyStore | null = null,
+    /** The current config, to resolve a requested model against a key's provider limit. */
+    private readonly config: (() => Config) | null = null,
   ) {
     this.set(keys);
   }
@@ -60,7 +65,7 @@ export class ClientKeys {
     const stored = digest && this.store ? await this.store.findByHash(digest) : null;
     if (stored) {
       if (!stored.enabled || (stored.expiresAt !== null && stored.expiresAt <= Date.now())) throw errors.invalidApiKey();
-      keyContexts.set(req, { id: stored.id, name: stored.name, models: stored.models, rpm: stored.rpm, rpd: stored.rpd, tags: stored.tags });
+      keyContexts.set(req, { id: stored.id, name: stored.name, models: stored.models, rpm: stored.rpm, rpd: stored.rpd, tags: stored.tags, providers: stored.providers });
       return;
     }
     if (!(await this.isOpen())) throw errors.invalidApiKey();
@@ -73,6 +78,11 @@ export class ClientKeys {
     const model = (req.body as { model?: unknown } | undefined)?.model;
     if (ctx.models && typeof model === 'string' && !ctx.models.includes(model)) {
       throw new AppError(403, 'permission_error', 'model_not_allowed', `This API key may not use the model '${model}'. Allowed: ${ctx.models.join(', ')}.`, 'model');
+    }
+    // A key limited to providers that cannot serve the model is refused before anything is fetched.
+    if (ctx.providers && this.config && typeof model === 'string') {
+      const spec = resolveModel(this.config(), model);
+      if (spec && forClientKey(req, spec).providers!.length === 0) throw errors.providerNotAllowed(model);
     }
     if (!this.store) return;
     const hit = await this.store.hit(ctx.id, { rpm: ctx.rpm, rpd: ctx.rpd });
@@ -92,8 +102,10 @@ export interface KeyContext {
   rpm: number | null;
   rpd: number | null;
   tags: string[];
+  /** Providers whose credentials may serve the key; null = every provider. */
+  providers: ProviderName[] | null;
 }
-const ENV_KEY: KeyContext = { id: null, name: 'API_KEY', models: null, rpm: null, rpd: null, tags: [] };
+const ENV_KEY: KeyContext = { id: null, name: 'API_KEY', models: null, rpm: null, rpd: null, tags: [], providers: null };
 const keyContexts = new WeakMap<FastifyRequest, KeyContext>();
 
 export function clientKeyOf(req: FastifyRequest): KeyContext | undefined {
@@ -104,6 +116,16 @@ export function clientKeyOf(req: FastifyRequest): KeyContext | undefined {
 export function clientKeyTags(req: FastifyRequest): string[] | undefined {
   const tags = keyContexts.get(req)?.tags;
   return tags && tags.length ? tags : undefined;
+}
+
+/**
+ * The model as the calling key may use it: its providers narrowed to the key's (in the model's
+ * order). An empty list makes the pool refuse with 403 model_not_allowed before any lease.
+ */
+export function forClientKey(req: FastifyRequest, model: ModelSpec): ModelSpec {
+  const allowed = keyContexts.get(req)?.providers;
+  if (!allowed) return model;
+  return { ...model, providers: (model.providers ?? ['grok']).filter((p) => allowed.includes(p)) };
 }
 
 /** Admin access: the admin key as Bearer, or a live session cookie (http/admin-sessions.ts). */

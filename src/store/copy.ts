@@ -200,7 +200,7 @@ async function copyKeys(src: Opened, dst: Opened): Promise<CopyReport['keys']> {
   let added = 0;
   let updated = 0;
   for (const k of await src.storage.keys.list()) {
-    const fields = { name: k.name, enabled: k.enabled, expiresAt: k.expiresAt, models: k.models, rpm: k.rpm, rpd: k.rpd, tags: k.tags };
+    const fields = { name: k.name, enabled: k.enabled, expiresAt: k.expiresAt, models: k.models, rpm: k.rpm, rpd: k.rpd, tags: k.tags, providers: k.providers };
     const existing = await dst.storage.keys.findByHash(k.hash);
     if (!existing) {
       await dst.storage.keys.create({ ...fields, hash: k.hash, hint: k.hint });

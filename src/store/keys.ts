@@ -1,3 +1,5 @@
+import type { ProviderName } from '../core/models.js';
+
 /**
  * The client-key store contract (API.md §3): keys the operator creates in the admin console.
  * Only a SHA-256 digest of each secret is kept; the secret itself is shown once, at creation.
@@ -28,10 +30,20 @@ export interface ClientKey {
   rpd: number | null;
   /** Account tags requests with this key are served from; empty = any account. */
   tags: string[];
+  /** Providers (`grok`, `xai`) whose credentials may serve this key; null = every provider. */
+  providers: ProviderName[] | null;
 }
 
 export type NewClientKey = Omit<ClientKey, 'id' | 'createdAt' | 'lastUsedAt'>;
-export type ClientKeyPatch = Partial<Pick<ClientKey, 'name' | 'enabled' | 'expiresAt' | 'models' | 'rpm' | 'rpd' | 'tags'>>;
+export type ClientKeyPatch = Partial<Pick<ClientKey, 'name' | 'enabled' | 'expiresAt' | 'models' | 'rpm' | 'rpd' | 'tags' | 'providers'>>;
+
+/**
+ * A key as read back from any store. Keys stored before a field existed lack it; every store
+ * reads them through this, so they mean what they meant then (no provider limit).
+ */
+export function withKeyDefaults<T extends { providers?: ProviderName[] | null }>(k: T): T & { providers: ProviderName[] | null } {
+  return { ...k, providers: k.providers ?? null };
+}
 
 export interface RateLimits {
   rpm: number | null;

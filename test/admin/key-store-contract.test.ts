@@ -13,7 +13,7 @@ import { assertDatabaseUp, DIALECTS, dropTables, openTestStore, uniqueTablePrefi
 
 let n = 0;
 const newKey = (over: Partial<NewClientKey> = {}): NewClientKey => ({
-  name: `k${++n}`, hash: `digest-${n}-${Math.random()}`, hint: 'sk-g2a-…', enabled: true, expiresAt: null, models: null, rpm: null, rpd: null, tags: [], ...over,
+  name: `k${++n}`, hash: `digest-${n}-${Math.random()}`, hint: 'sk-g2a-…', enabled: true, expiresAt: null, models: null, rpm: null, rpd: null, tags: [], providers: null, ...over,
 });
 
 /** The same behaviour from both implementations; `twin` is a second handle on the same data. */
@@ -33,6 +33,18 @@ function contract(name: string, open: () => Promise<{ a: KeyStore; twin: KeyStor
       expect(await a.revoke(k.id)).toBe(true);
       expect(await twin.findByHash(k.hash)).toBeNull();
       expect(await twin.revoke(k.id)).toBe(false);
+    });
+
+    it('keeps a provider limit, clears it with null, and reads keys stored without one as unlimited', async () => {
+      const k = await a.create(newKey({ providers: ['xai'] }));
+      expect((await twin.findByHash(k.hash))!.providers).toEqual(['xai']);
+      expect((await twin.update(k.id, { providers: ['grok', 'xai'] }))!.providers).toEqual(['grok', 'xai']);
+      expect((await a.update(k.id, { rpm: 5 }))!.providers).toEqual(['grok', 'xai']);
+      expect((await twin.update(k.id, { providers: null }))!.providers).toBeNull();
+      const { providers: _dropped, ...old } = newKey();
+      const legacy = await a.create(old as NewClientKey);
+      expect((await twin.get(legacy.id))!.providers).toBeNull();
+      expect((await twin.list()).find((x) => x.id === legacy.id)!.providers).toBeNull();
     });
 
     it('shares rate windows: the third request in a minute of rpm 2 is refused until the window ends', async () => {

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalKeyStore } from '../../src/store/local/local-key-store.js';
+import { KEYS_FILE_NAME, LocalKeyStore } from '../../src/store/local/local-key-store.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -11,7 +11,7 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-const base = { name: 'k', hash: 'h1', hint: 'sk…', enabled: true, expiresAt: null, models: null, rpm: null, rpd: null, tags: [] };
+const base = { name: 'k', hash: 'h1', hint: 'sk…', enabled: true, expiresAt: null, models: null, rpm: null, rpd: null, tags: [], providers: null };
 
 describe('LocalKeyStore', () => {
   it('counts rpm and rpd in sliding windows and reports when the oldest request leaves them', async () => {
@@ -51,5 +51,15 @@ describe('LocalKeyStore', () => {
     await b.update(k1.id, { rpm: 5 });
     expect((await b.hit(k1.id, { rpm: 5, rpd: null })).ok).toBe(true);
     await b.close();
+  });
+
+  it('reads a keys.json written before provider limits as keys with no provider limit', async () => {
+    const dir = tmp();
+    const { providers: _none, ...old } = base;
+    writeFileSync(join(dir, KEYS_FILE_NAME), JSON.stringify({ version: 1, keys: [{ ...old, id: 'key_old', createdAt: 1, lastUsedAt: null }], counters: {} }));
+    const s = new LocalKeyStore({ dataDir: dir });
+    await s.init();
+    expect(await s.get('key_old')).toMatchObject({ name: 'k', providers: null });
+    await s.close();
   });
 });

@@ -142,6 +142,21 @@ describe('admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Create key' }).click();
     await expect.poll(() => page.locator('.field[data-name=models] .err').textContent()).toContain('no-such-model');
 
+    // A key limited to providers from the form: listed with them, and refused a model only another provider serves.
+    await page.locator('#key-form input[name=name]').fill('xai-key');
+    await page.locator('#key-form input[name=models]').fill('');
+    await page.locator('#key-form input[name=providers]').fill('xai');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await expect.poll(() => page.locator('#new-secret').textContent()).not.toBe(secret);
+    const xaiSecret = (await page.locator('#new-secret').textContent())!;
+    await expect.poll(() => page.locator('#keys-table tr', { hasText: 'xai-key' }).textContent()).toContain('xai');
+    const refused = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${xaiSecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'grok-3', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(refused.status).toBe(403);
+
     // Revoking from the page stops the key at once.
     await page.locator('#keys-table tr', { hasText: 'browser-key' }).getByRole('button', { name: 'Revoke' }).click();
     await expect.poll(() => page.locator('#keys-table tr', { hasText: 'browser-key' }).count()).toBe(0);

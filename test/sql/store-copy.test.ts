@@ -50,7 +50,7 @@ beforeAll(async () => {
   await store.close();
   const keys = new LocalKeyStore({ dataDir: dir });
   await keys.init();
-  keyHash = (await keys.create({ name: 'laptop', hash: 'ab'.repeat(32), hint: 'sk-g2a-Ab…yZ', enabled: true, expiresAt: null, models: ['grok-3'], rpm: 5, rpd: null, tags: [] })).hash;
+  keyHash = (await keys.create({ name: 'laptop', hash: 'ab'.repeat(32), hint: 'sk-g2a-Ab…yZ', enabled: true, expiresAt: null, models: ['grok-3'], rpm: 5, rpd: null, tags: [], providers: ['grok'] })).hash;
   await keys.close();
   const tasks = new LocalTaskStore(dir, 0);
   await tasks.init();
@@ -83,7 +83,7 @@ async function expectCopied(store: Store, keys: KeyStore, responses: ResponseSto
   expect(accounts[0]).toMatchObject({ tags: ['eu'], quotas: { fast: { remaining: 3, total: 30 } }, inFlight: 0 });
   expect(accounts[1]!.note).toBe('paused');
   expect(accounts[2]!.lastError).toBe('upstream_auth_failed');
-  expect(await keys.findByHash(keyHash)).toMatchObject({ name: 'laptop', models: ['grok-3'], rpm: 5, enabled: true });
+  expect(await keys.findByHash(keyHash)).toMatchObject({ name: 'laptop', models: ['grok-3'], rpm: 5, enabled: true, providers: ['grok'] });
   expect(await keys.count()).toBe(1);
   expect(await responses.get(RESPONSE.id)).toEqual(RESPONSE);
   expect(await store.getMeta('app_key')).toBe('g2a-admin-copied');

@@ -5,6 +5,7 @@ import { catalogue } from '../../config/catalogue.js';
 import { errors } from '../../errors.js';
 import { parseBody } from '../../http/validate.js';
 import type { Services } from '../../services.js';
+import { PROVIDER_NAMES } from '../../core/models.js';
 import type { ClientKey } from '../../store/keys.js';
 
 const limit = z.number().int().min(1).max(10_000_000).nullable();
@@ -16,8 +17,21 @@ const fields = {
   rpm: limit,
   rpd: limit,
   tags: z.array(z.string().min(1).max(64)).max(32),
+  /** Providers whose credentials may serve the key; null = every provider. */
+  providers: z.array(z.enum(PROVIDER_NAMES)).min(1).max(PROVIDER_NAMES.length).nullable(),
 };
-const createSchema = z.object({ ...fields, enabled: fields.enabled.optional(), expires_at: fields.expires_at.optional(), models: fields.models.optional(), rpm: limit.optional(), rpd: limit.optional(), tags: fields.tags.optional() }).strict();
+const createSchema = z
+  .object({
+    ...fields,
+    enabled: fields.enabled.optional(),
+    expires_at: fields.expires_at.optional(),
+    models: fields.models.optional(),
+    rpm: limit.optional(),
+    rpd: limit.optional(),
+    tags: fields.tags.optional(),
+    providers: fields.providers.optional(),
+  })
+  .strict();
 const patchSchema = z.object(fields).partial().strict();
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -37,6 +51,7 @@ function view(k: ClientKey, now = Date.now()) {
     rpm: k.rpm,
     rpd: k.rpd,
     tags: k.tags,
+    providers: k.providers,
   };
 }
 
@@ -67,6 +82,7 @@ export function registerKeyRoutes(app: FastifyInstance, services: Services): voi
       rpm: body.rpm ?? null,
       rpd: body.rpd ?? null,
       tags: body.tags ?? [],
+      providers: body.providers ? [...new Set(body.providers)] : null,
     });
     req.log.info({ key: created.id, name: created.name }, 'client key created');
     return { ...view(created), key: secret };
@@ -83,6 +99,7 @@ export function registerKeyRoutes(app: FastifyInstance, services: Services): voi
       rpm: body.rpm,
       rpd: body.rpd,
       tags: body.tags,
+      providers: body.providers === undefined || body.providers === null ? body.providers : [...new Set(body.providers)],
     });
     if (!updated) throw errors.notFound(`No client key with id '${req.params.id}'. GET /admin/api/keys lists them.`);
     return view(updated);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { resolveModel } from '../../config/catalogue.js';
 import { errors } from '../../errors.js';
 import { clientAbortSignal } from '../../http/abort.js';
-import { clientKeyTags } from '../../http/auth.js';
+import { clientKeyTags, forClientKey } from '../../http/auth.js';
 import { parseBody } from '../../http/validate.js';
 import { chatRequestSchema } from '../../openai/chat-request.js';
 import type { Services } from '../../services.js';
@@ -18,8 +18,9 @@ export function registerChatRoutes(app: FastifyInstance, services: Services): vo
   app.post('/chat/completions', async (req, reply) => {
     const config = services.config();
     const body = parseBody(chatRequestSchema, req.body);
-    const model = resolveModel(config, body.model);
-    if (!model) throw errors.modelNotFound(body.model);
+    const resolved = resolveModel(config, body.model);
+    if (!resolved) throw errors.modelNotFound(body.model);
+    const model = forClientKey(req, resolved);
     // Image and video models have their own pipeline (chat-media.ts).
     if (model.kind !== 'chat') return runMediaChat(services, req, reply, body, model);
     const plan = planChat(body, model, {

@@ -4,6 +4,7 @@ import { resolveModel } from '../../config/catalogue.js';
 import type { ModelSpec } from '../../core/models.js';
 import { AppError, errors, toAppError } from '../../errors.js';
 import { clientAbortSignal } from '../../http/abort.js';
+import { forClientKey } from '../../http/auth.js';
 import { readMultipart } from '../../http/multipart.js';
 import { fileUrl } from '../../http/public-url.js';
 import { sendSse, sseEvent } from '../../http/sse.js';
@@ -30,11 +31,11 @@ const editSchema = z.object({ ...common, model: z.string().min(1).default('grok-
 
 const IMAGE_MIMES = ['image/png', 'image/jpeg', 'image/webp'];
 
-function imageModel(services: Services, id: string): ModelSpec {
+function imageModel(services: Services, req: FastifyRequest, id: string): ModelSpec {
   const model = resolveModel(services.config(), id);
   if (!model) throw errors.modelNotFound(id);
   if (model.kind !== 'image' && model.kind !== 'image_edit') throw errors.invalidValue('model', `The model \`${id}\` is not an image model; use grok-imagine-1.0.`);
-  return model;
+  return forClientKey(req, model);
 }
 
 function checked<T extends { prompt: string; size?: string | null; response_format?: string | null }>(services: Services, body: T): { aspectRatio: string; format: ImageFormat } {
@@ -96,7 +97,7 @@ export function registerImageRoutes(app: FastifyInstance, services: Services): v
   app.post('/images/generations', async (req, reply) => {
     const body = parseBody(generationSchema, req.body);
     const { aspectRatio, format } = checked(services, body);
-    const model = imageModel(services, body.model);
+    const model = imageModel(services, req, body.model);
     const signal = clientAbortSignal(reply);
     const job = { prompt: body.prompt, aspectRatio, n: body.n };
     if (body.stream) {
@@ -120,7 +121,7 @@ export function registerImageRoutes(app: FastifyInstance, services: Services): v
       }
       return { name: f.filename || `image.${type.ext}`, mime: type.mime, data: f.data };
     });
-    const model = imageModel(services, body.model);
+    const model = imageModel(services, req, body.model);
     const signal = clientAbortSignal(reply);
     const job = { prompt: body.prompt, inputs, aspectRatio: body.size ? aspectRatio : undefined, n: body.n };
     if (body.stream) {

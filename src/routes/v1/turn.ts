@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
-import { clientKeyTags } from '../../http/auth.js';
+import { clientKeyTags, forClientKey } from '../../http/auth.js';
 import { noteRequest } from '../../stats/request-meta.js';
 import { reportingEvents } from '../../pool/report-events.js';
 import type { Services } from '../../services.js';
@@ -22,7 +22,7 @@ export async function foldTurn<T>(
   fold: (events: AsyncIterable<UpstreamEvent>) => Promise<T>,
 ): Promise<T> {
   const acq = await services.pool.acquire(
-    intent.model,
+    forClientKey(req, intent.model),
     signal,
     async (lease) => {
       const events = await services.chat.openChat(intent, { lease, signal });
@@ -36,7 +36,7 @@ export async function foldTurn<T>(
 }
 
 export async function openTurn(services: Services, req: FastifyRequest, signal: AbortSignal, intent: ChatIntent): Promise<AsyncIterable<UpstreamEvent>> {
-  const acq = await services.pool.acquire(intent.model, signal, (lease) => services.chat.openChat(intent, { lease, signal }), clientKeyTags(req));
+  const acq = await services.pool.acquire(forClientKey(req, intent.model), signal, (lease) => services.chat.openChat(intent, { lease, signal }), clientKeyTags(req));
   noteRequest(req, { accountId: acq.lease.accountId });
   return reportingEvents(applyIntentStages(acq.value, intent), signal, acq.release);
 }

@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AppError } from '../../errors.js';
+import { resolveModel } from '../../config/catalogue.js';
+import { AppError, errors } from '../../errors.js';
+import { forClientKey } from '../../http/auth.js';
 import { readMultipart } from '../../http/multipart.js';
 import { parseBody } from '../../http/validate.js';
 import type { Services } from '../../services.js';
@@ -53,6 +55,9 @@ export function registerVideoRoutes(app: FastifyInstance, services: Services): v
     }
     const body = parseBody(bodySchema, raw);
     if (!body.prompt.trim()) throw emptyPrompt();
+    // Tasks run after the answer, so a key's provider limit is checked here, not at the lease.
+    const spec = resolveModel(services.config(), body.model);
+    if (spec && forClientKey(req, spec).providers!.length === 0) throw errors.providerNotAllowed(body.model);
     const ref = body.input_reference;
     if (!imageUrl && ref) imageUrl = typeof ref === 'string' ? ref : ref.image_url ?? (ref.file_id ? `/v1/files/image/${ref.file_id}` : null);
     const task = await videos.create({

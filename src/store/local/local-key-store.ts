@@ -14,6 +14,7 @@ import {
   type KeyStore,
   type NewClientKey,
   type RateLimits,
+  withKeyDefaults,
 } from '../keys.js';
 import { emptyRateLogs, slidingHit, type RateLogs } from '../rate-window.js';
 import { StateWriter } from './state-writer.js';
@@ -46,7 +47,8 @@ export class LocalKeyStore implements KeyStore {
     } catch {
       throw new Error(`${this.file} is not valid JSON; restore it from a backup or remove it (every client key would be lost)`);
     }
-    for (const k of data.keys ?? []) {
+    for (const stored of data.keys ?? []) {
+      const k = withKeyDefaults(stored);
       this.keys.set(k.id, k);
       this.byHash.set(k.hash, k.id);
     }
@@ -63,7 +65,7 @@ export class LocalKeyStore implements KeyStore {
   }
 
   async create(input: NewClientKey): Promise<ClientKey> {
-    const key: ClientKey = { ...input, id: `key_${randomBytes(8).toString('hex')}`, createdAt: Date.now(), lastUsedAt: null };
+    const key: ClientKey = { ...withKeyDefaults(input), id: `key_${randomBytes(8).toString('hex')}`, createdAt: Date.now(), lastUsedAt: null };
     this.keys.set(key.id, key);
     this.byHash.set(key.hash, key.id);
     await this.writer.flush();

@@ -16,6 +16,7 @@ import {
   type KeyStore,
   type NewClientKey,
   type RateLimits,
+  withKeyDefaults,
 } from '../keys.js';
 import { WINDOW_BUCKETS } from '../rate-window.js';
 import { isConnectionError, storeUnavailable } from './connection.js';
@@ -99,6 +100,8 @@ redis.call('DEL', KEYS[4], KEYS[5])
 return 1`;
 
 type Stored = Omit<ClientKey, 'lastUsedAt'>;
+/** A stored key, read with the defaults of fields added after it was written. */
+const parse = (json: string): Stored => withKeyDefaults(JSON.parse(json) as Stored);
 
 export class RedisKeyStore implements KeyStore {
   private readonly hash: string;
@@ -142,20 +145,20 @@ export class RedisKeyStore implements KeyStore {
   async list(): Promise<ClientKey[]> {
     const [all, used] = await this.run(() => Promise.all([this.client.hgetall(this.hash), this.client.hgetall(this.used)]));
     return Object.values(all).map((json) => {
-      const k = JSON.parse(json) as Stored;
+      const k = parse(json);
       return { ...k, lastUsedAt: used[k.id] ? Number(used[k.id]) : null };
     });
   }
 
   async get(id: string): Promise<ClientKey | null> {
     const [json, used] = await this.run(() => Promise.all([this.client.hget(this.hash, id), this.client.hget(this.used, id)]));
-    return json ? { ...(JSON.parse(json) as Stored), lastUsedAt: used ? Number(used) : null } : null;
+    return json ? { ...parse(json), lastUsedAt: used ? Number(used) : null } : null;
   }
 
   async findByHash(digest: string): Promise<ClientKey | null> {
     const r = (await this.run(() => this.client.eval(FIND, 3, this.hash, this.byHash, this.used, digest))) as [string | null, string | null] | null;
     if (!r || !r[0]) return null;
-    return { ...(JSON.parse(r[0]) as Stored), lastUsedAt: r[1] ? Number(r[1]) : null };
+    return { ...parse(r[0]), lastUsedAt: r[1] ? Number(r[1]) : null };
   }
 
   async update(id: string, patch: ClientKeyPatch): Promise<ClientKey | null> {

@@ -4,7 +4,7 @@
  * the key's row (SELECT … FOR UPDATE), so a limit holds however many instances count against it.
  */
 import { randomBytes } from 'node:crypto';
-import { type ClientKey, type ClientKeyPatch, type HitResult, type KeyStore, type NewClientKey, type RateLimits } from '../keys.js';
+import { type ClientKey, type ClientKeyPatch, type HitResult, type KeyStore, type NewClientKey, type RateLimits, withKeyDefaults } from '../keys.js';
 import { emptyRateLogs, slidingHit, type RateLogs } from '../rate-window.js';
 import { num, numOrNull } from './db.js';
 import type { SqlStore } from './sql-store.js';
@@ -19,7 +19,7 @@ export class SqlKeyStore implements KeyStore {
   }
 
   private decode(row: Record<string, unknown>): ClientKey {
-    return { ...(JSON.parse(String(row.data)) as Stored), lastUsedAt: numOrNull(row.last_used_at) };
+    return { ...withKeyDefaults(JSON.parse(String(row.data)) as Stored), lastUsedAt: numOrNull(row.last_used_at) };
   }
 
   /** The connection belongs to the account store, which opens and closes it. */
@@ -53,7 +53,7 @@ export class SqlKeyStore implements KeyStore {
     return this.store.db.tx(async (c) => {
       const row = (await c.query(`SELECT data, last_used_at FROM ${this.table} WHERE id = ? FOR UPDATE`, [id])).rows[0];
       if (!row) return null;
-      const next = { ...(JSON.parse(String(row.data)) as Stored), ...defined };
+      const next = { ...withKeyDefaults(JSON.parse(String(row.data)) as Stored), ...defined };
       await c.query(`UPDATE ${this.table} SET data = ?${resetWindows ? ', rate_log = NULL' : ''} WHERE id = ?`, [JSON.stringify(next), id]);
       return { ...next, lastUsedAt: numOrNull(row.last_used_at) };
     });
