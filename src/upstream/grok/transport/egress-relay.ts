@@ -110,9 +110,14 @@ export class EgressRelay {
     return lane && !lane.killed ? lane : undefined;
   }
 
-  /** Connects through the lane's egress, then through each other healthy egress until one works. */
+  /**
+   * Connects through the account's egress as the pool sees it now (so changed egress settings
+   * apply to the next connection of a long-lived client), then through each other healthy egress
+   * until one works.
+   */
   private async dial(lane: Lane, host: string, port: number): Promise<Socket> {
-    const tried = [lane.egress, ...this.pool.alternatives(lane.egress)];
+    const chosen = this.pool.pick(lane.account);
+    const tried = [chosen, ...this.pool.alternatives(chosen)];
     let last: Error | undefined;
     for (const egress of tried) {
       try {
