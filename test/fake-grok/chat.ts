@@ -53,11 +53,16 @@ function writeFlushed(ex: Exchange, line: string): Promise<void> {
  * lines instead of ending the response. Returns whether the response ended normally; beforeEnd runs just before
  * the end so its effects are visible by the time the client sees the end of the body.
  */
-async function streamFrames(ex: Exchange, frames: Frame[], dropAfter?: number, beforeEnd?: () => void): Promise<boolean> {
+async function streamFrames(ex: Exchange, frames: Frame[], dropAfter?: number, beforeEnd?: () => void, stallAfter?: number): Promise<boolean> {
   ex.res.writeHead(200, STREAM_HEADERS);
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!;
     if (dropAfter !== undefined && i >= dropAfter) break;
+    // A stalled answer keeps the connection open and says nothing more until the client gives up.
+    if (stallAfter !== undefined && i >= stallAfter) {
+      await pause(2 ** 31 - 1, ex.signal);
+      return false;
+    }
     if (f.delayMs > 0 && !(await pause(f.delayMs, ex.signal))) return false;
     if (ex.closed) return false;
     if (dropAfter !== undefined) await writeFlushed(ex, f.line + '\n');
@@ -110,6 +115,8 @@ export async function handleChat(state: FakeState, ex: Exchange): Promise<void> 
   const scenario: Scenario = state.scripts.find(message) ?? { kind: 'plain', answer: state.defaultAnswer };
   const ids = mintIds(state);
   const plan = forAccount(planTurn(scenario, ids, message, state.defaultAnswer), acct.behavior.state, ids, message);
-  const dropAfter = acct.behavior.state === 'drop' ? Math.max(0, acct.behavior.dropAfterFrames ?? 3) : undefined;
-  await streamFrames(ex, plan.frames, dropAfter, plan.completesTurn ? () => state.accounts.consume(token, mode) : undefined);
+  const cutAfter = Math.max(0, acct.behavior.dropAfterFrames ?? 3);
+  const dropAfter = acct.behavior.state === 'drop' ? cutAfter : undefined;
+  const stallAfter = acct.behavior.state === 'stall' ? cutAfter : undefined;
+  await streamFrames(ex, plan.frames, dropAfter, plan.completesTurn ? () => state.accounts.consume(token, mode) : undefined, stallAfter);
 }

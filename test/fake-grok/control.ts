@@ -10,7 +10,7 @@ import type { AccountBehavior, FakeGrok, Scenario } from './types.js';
 
 export const CONTROL_PREFIX = '/__fake/';
 
-const STATES = new Set(['valid', 'invalid', 'antibot', 'blocked', 'limited', 'garbage', 'drop', 'truncate', 'empty', 'degraded']);
+const STATES = new Set(['valid', 'invalid', 'antibot', 'blocked', 'limited', 'garbage', 'drop', 'truncate', 'empty', 'degraded', 'challenge', 'unavailable', 'reset', 'stall']);
 const TIERS = new Set(['basic', 'super', 'heavy']);
 const NUMERIC = ['retryAfterSec', 'firstByteDelayMs', 'dropAfterFrames'] as const;
 

@@ -18,6 +18,12 @@ export interface FakeState {
   videoGeneration: VideoGeneration;
 }
 
+/** Cloudflare's interstitial, served with 403 and `cf-mitigated: challenge` when the edge distrusts a client. */
+export const CHALLENGE_PAGE =
+  '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title><meta http-equiv="refresh" content="390"></head>' +
+  '<body><div id="challenge-stage">Verifying you are human. This may take a few seconds.</div><script src="/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1"></script></body></html>';
+export const CHALLENGE_HEADERS = { 'content-type': 'text/html; charset=UTF-8', 'cf-mitigated': 'challenge', server: 'cloudflare' };
+
 /** One request/response pair being served. */
 export interface Exchange {
   req: IncomingMessage;
@@ -69,6 +75,17 @@ export function admit(state: FakeState, ex: Exchange, limitedIs429: boolean): Ac
       return null;
     case 'blocked':
       sendJson(ex.res, 403, ERROR_BODIES.blocked);
+      return null;
+    case 'challenge':
+      ex.res.writeHead(403, CHALLENGE_HEADERS).end(CHALLENGE_PAGE);
+      return null;
+    case 'unavailable':
+      sendJson(ex.res, 503, ERROR_BODIES.internal);
+      return null;
+    case 'reset':
+      // No status line at all: the connection closes as soon as the request arrived.
+      ex.destroyedByServer = true;
+      ex.res.socket?.destroy();
       return null;
     case 'limited':
       if (!limitedIs429) return acct;

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { modeAllowed } from './accounts.js';
 import { IMAGINE_PATH } from './imagine.js';
-import type { Exchange, FakeState } from './exchange.js';
+import { CHALLENGE_HEADERS, CHALLENGE_PAGE, type Exchange, type FakeState } from './exchange.js';
 import { parseCookies, sendJson } from './http.js';
 import { chunkEvent, isErrorFrame, newConvertState, restLineToMgw } from './mgw-convert.js';
 import { ERROR_BODIES } from './ndjson.js';
@@ -43,9 +43,10 @@ export function handleAuthSession(state: FakeState, ex: Exchange): void {
 const GARBAGE_PAGE = '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>cf</body></html>';
 
 function refuse(socket: Duplex, status: number, body: string, headers: Record<string, string> = {}): void {
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }[status] ?? 'OK';
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'OK';
+  const all = { 'content-type': 'application/json', ...headers };
+  const extra = Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 /** Why the gateway's edge refuses an account before any upgrade (null: it lets it through). */
@@ -56,6 +57,8 @@ export function gatewayRefusal(state: FakeState, token: string | null): { status
   if (b.state === 'antibot') return { status: 403, body: ERROR_BODIES.antiBot, headers: {} };
   if (b.state === 'blocked') return { status: 403, body: ERROR_BODIES.blocked, headers: {} };
   if (b.state === 'limited') return { status: 429, body: ERROR_BODIES.tooManyRequests, headers: { 'retry-after': String(b.retryAfterSec ?? 60) } };
+  if (b.state === 'challenge') return { status: 403, body: CHALLENGE_PAGE, headers: CHALLENGE_HEADERS };
+  if (b.state === 'unavailable') return { status: 503, body: ERROR_BODIES.internal, headers: {} };
   return null;
 }
 
@@ -66,6 +69,7 @@ export function gatewayRefusal(state: FakeState, token: string | null): { status
  */
 export function handleGatewayGet(state: FakeState, ex: Exchange): void {
   const refusal = gatewayRefusal(state, ex.rec.token);
+  if (refusal?.body === CHALLENGE_PAGE) return void ex.res.writeHead(refusal.status, refusal.headers).end(refusal.body);
   if (refusal) return sendJson(ex.res, refusal.status, JSON.parse(refusal.body), refusal.headers);
   sendJson(ex.res, 426, { error: { code: 426, message: 'Upgrade Required' } }, { upgrade: 'websocket' });
 }
@@ -104,6 +108,12 @@ export function attachMgw(state: FakeState, server: import('node:http').Server):
     const refusal = gatewayRefusal(state, token);
     if (refusal) return refuse(socket, refusal.status, refusal.body, refusal.headers);
     const b = state.accounts.get(token!).behavior;
+    if (b.state === 'reset') {
+      // The connection closes before any response to the upgrade request.
+      turn.destroyedByServer = true;
+      socket.destroy();
+      return;
+    }
     if (b.state === 'garbage') {
       socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${GARBAGE_PAGE.length}\r\nconnection: close\r\n\r\n${GARBAGE_PAGE}`);
       return;
@@ -184,7 +194,9 @@ async function respond(state: FakeState, ws: WebSocket, rec: RecordedRequest, to
   const scenario: Scenario = state.scripts.find(message) ?? { kind: 'plain', answer: state.defaultAnswer };
   const ids = { conversationId: `conv_${state.counters.turn}`, userResponseId: `up_${state.counters.turn}`, responseId: `resp_${state.counters.turn}`, toolCardId: `search-${state.counters.turn}` };
   const plan = forAccount(planTurn(scenario, ids, message, state.defaultAnswer), acct.behavior.state, ids, message);
-  const dropAfter = acct.behavior.state === 'drop' ? Math.max(0, acct.behavior.dropAfterFrames ?? 3) : undefined;
+  const cutAfter = Math.max(0, acct.behavior.dropAfterFrames ?? 3);
+  const dropAfter = acct.behavior.state === 'drop' ? cutAfter : undefined;
+  const stallAfter = acct.behavior.state === 'stall' ? cutAfter : undefined;
   const conv = newConvertState(ids.responseId);
   // The response opens as captured from grok.com in 2026-10: which mode serves it, then its layout.
   send(JSON.stringify({
@@ -203,6 +215,8 @@ async function respond(state: FakeState, ws: WebSocket, rec: RecordedRequest, to
       ws.terminate();
       return;
     }
+    // 'stall' goes silent with the socket open, as many REST lines in as on REST.
+    if (stallAfter !== undefined && i >= stallAfter) return;
     if (f.delayMs > 0) await sleep(f.delayMs);
     if (turn.closed) return;
     for (const out of restLineToMgw(f.line, conv, f.channel)) {

@@ -6,8 +6,13 @@
  * finalMetadata; mgw: no response.done); 'empty' answers 200 with no answer text; 'degraded' is an
  * account under risk control, which gets answers without any reasoning (2026-08 observation: a
  * healthy account gets a notetaker header or reasoning before the answer, a degraded one neither).
+ * Edge faults: 'challenge' is Cloudflare's 403 HTML "Just a moment..." page; 'unavailable' a 503
+ * from grok.com's backend; 'reset' closes the connection before any response headers; 'stall' sends
+ * dropAfterFrames lines of the answer (default 3) and then nothing more, holding the connection open.
  */
-export type AccountState = 'valid' | 'invalid' | 'antibot' | 'blocked' | 'limited' | 'garbage' | 'drop' | 'truncate' | 'empty' | 'degraded';
+export type AccountState =
+  | 'valid' | 'invalid' | 'antibot' | 'blocked' | 'limited' | 'garbage' | 'drop' | 'truncate' | 'empty' | 'degraded'
+  | 'challenge' | 'unavailable' | 'reset' | 'stall';
 export type Tier = 'basic' | 'super' | 'heavy';
 
 export interface AccountBehavior {
@@ -17,7 +22,7 @@ export interface AccountBehavior {
   retryAfterSec?: number;
   /** Delay before the status line and first body bytes of a chat answer (slow first byte). */
   firstByteDelayMs?: number;
-  /** With state 'drop': the socket is destroyed after this many NDJSON lines (default 3). */
+  /** With state 'drop' ('stall'): the socket is destroyed (goes silent) after this many NDJSON lines (default 3). */
   dropAfterFrames?: number;
   /** Window totals per mode that differ from the tier's usual ones (grok.com changes them now and then). */
   quotaTotals?: Record<string, number>;
