@@ -23,6 +23,7 @@ import { registerModelRoutes } from './routes/v1/models.js';
 import { registerResponsesRoutes } from './routes/v1/responses.js';
 import type { Services } from './services.js';
 import { installStatsHook } from './stats/hook.js';
+import { installMetrics } from './metrics/http.js';
 
 /**
  * The only place things are wired. Tests build the very same app with their own services
@@ -51,6 +52,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     });
   }
 
+  // Counts and times every request; GET /metrics (Prometheus).
+  installMetrics(app, services);
   registerHealthRoutes(app, services);
   // Generated media: no API key (unguessable ids), so outside the authenticated scope.
   registerFileRoutes(app, services);

@@ -5,11 +5,14 @@
  * forwards the signal so every worker drains its streams, then exits when they are all gone.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { serveClusterMetrics } from './metrics/cluster-metrics.js';
 
 export function runPrimary(workers: number, graceSec: number): void {
   let stopping = false;
   let restarts = 0;
   const fork = () => cluster.fork();
+  // GET /metrics on any worker answers with every worker's metrics, aggregated here.
+  serveClusterMetrics();
   for (let i = 0; i < workers; i++) fork();
 
   cluster.on('exit', (worker: Worker, code, signal) => {

@@ -42,6 +42,7 @@ const ENV_KEYS: Record<string, string> = {
   FLARESOLVERR_URL: 'grok.flaresolverr_url',
   XAI_BASE_URL: 'xai.base_url',
   XAI_API_KEYS: 'xai.api_keys',
+  METRICS_TOKEN: 'metrics.token',
 };
 
 /** Finds config.defaults.toml by walking up from this module (works from src/ and from dist/). */

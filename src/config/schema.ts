@@ -209,6 +209,7 @@ export const configSchema = z
       .strict(),
     image: z.object({ nsfw: bool, round_timeout_sec: positive }).strict(),
     responses: z.object({ ttl_days: positive }).strict(),
+    metrics: z.object({ token: z.string() }).strict(),
     models: modelList,
   })
   .strict();

@@ -4,6 +4,7 @@ import type { ModelSpec, ProviderName } from '../core/models.js';
 import { AppError, UpstreamError, errors } from '../errors.js';
 import type { Lease, LeaseRequest, LeaseResult, Outcome, PoolPolicy, Store } from '../store/types.js';
 import { isGrokAntiBot } from '../upstream/grok/classify.js';
+import { noteLeaseProvider, upstreamAttempts, upstreamFailovers, upstreamRetries } from '../metrics/registry.js';
 import { onlyCapBlocks, SlotQueue } from './queue/slot-queue.js';
 
 /** A primed upstream result bound to the account that produced it. */
@@ -83,6 +84,7 @@ export class AccountPool {
       if (got.ok) return got.acquired;
       refusals.push(got.error);
       if (Date.now() >= deadline) break;
+      if (provider !== order.at(-1)) upstreamFailovers.inc({ provider, class: got.error.code ?? 'unknown' });
     }
     // The most telling refusal: one from a provider that has credentials beats "none imported".
     throw refusals.find((e) => e.code !== 'no_accounts') ?? refusals[0]!;
@@ -123,19 +125,23 @@ export class AccountPool {
       const leased = await this.leaseOrWait(this.leaseRequest(provider, model, tried, tags), signal, n === 0);
       if (!leased.ok) return { ok: false, error: this.exhausted(model, leased.reason, leased.retryAfterMs, lastError) };
       const lease: Lease = { ...leased.lease, provider };
+      noteLeaseProvider(lease.accountId, provider);
       const release = async (outcome: Outcome) => {
         await this.store.report(lease.leaseId, outcome, this.policy());
         this.queue?.released();
       };
       try {
         const value = await this.attemptWithAntiBotRetry(lease, attempt, signal);
+        upstreamAttempts.inc({ provider, result: 'ok' });
         return { ok: true, acquired: { value, lease, release } };
       } catch (err) {
         if (signal.aborted) {
+          upstreamAttempts.inc({ provider, result: 'aborted' });
           await release({ kind: 'aborted' });
           throw err;
         }
         const failure = err instanceof UpstreamError ? err : null;
+        upstreamAttempts.inc({ provider, result: failure ? (failure.code ?? 'unknown') : 'internal' });
         await release(failureOutcome(err));
         if (!failure) throw err;
         this.log.warn(
@@ -146,6 +152,7 @@ export class AccountPool {
         if (failure.disposition === 'fail') throw failure;
         if (Date.now() >= deadline) break;
         if (failure.disposition === 'retry-other') tried.push(lease.accountId);
+        if (n + 1 < cfg.retry.max_attempts) (failure.disposition === 'retry-other' ? upstreamFailovers : upstreamRetries).inc({ provider, class: failure.code ?? 'unknown' });
       }
     }
     if (!lastError) throw errors.internal();
@@ -166,6 +173,8 @@ export class AccountPool {
     } catch (err) {
       if (!(err instanceof UpstreamError) || (lease.provider ?? 'grok') !== 'grok' || !isGrokAntiBot(err) || signal.aborted) throw err;
       this.antiBotRetries++;
+      upstreamAttempts.inc({ provider: 'grok', result: err.code ?? 'unknown' });
+      upstreamRetries.inc({ provider: 'grok', class: err.code ?? 'unknown' });
       this.log.warn({ account: lease.accountId }, 'grok.com anti-bot refusal: refreshing the identity and retrying once on the same account');
       await this.onAntiBot?.(lease.token).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'identity refresh failed'));
       return attempt(lease);

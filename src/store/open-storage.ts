@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { MemoryQueueBackend, type QueueBackend } from '../pool/queue/backend.js';
 import { RedisQueueBackend } from '../pool/queue/redis-backend.js';
+import { storeErrors } from '../metrics/registry.js';
 import { redisSettingsBackend } from '../config/redis-settings.js';
 import type { Config } from '../config/schema.js';
 import { fileSettingsBackend, type SettingsBackend } from '../config/settings.js';
@@ -53,19 +54,19 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
   const type = config.server.storage_type;
   const logSize = config.log.recent_requests;
   if (type === 'redis') {
-    const store = new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, livenessTimeoutMs: config.redis.liveness_timeout_ms, onError: (err, what) => log.warn({ err: (err as Error).message }, `redis: ${what} failed`) });
+    const store = new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, livenessTimeoutMs: config.redis.liveness_timeout_ms, onError: (err, what) => storeError(log, err, `redis: ${what}`) });
     await store.init();
     const tasks = new RedisTaskStore(store);
     await tasks.init();
-    const stats = new RedisStats(store.client, store.keys, store.label, { logSize, onError: (err) => log.warn({ err: (err as Error).message }, 'redis: flushing stats failed') });
+    const stats = new RedisStats(store.client, store.keys, store.label, { logSize, onError: (err) => storeError(log, err, 'redis: flushing stats') });
     await stats.init();
     const sessions = new RedisSessionStore(store.client, store.keys, store.label);
     return { store, settings: redisSettingsBackend(store), responses: new RedisResponseStore(store), tasks, keys: new RedisKeyStore(store.client, store.keys, store.label), stats, sessions, slotQueue: new RedisQueueBackend(store) };
   }
   if (type === 'pgsql' || type === 'mysql') {
-    const store = new SqlStore({ ...databaseOptions(config), onError: (err, what) => log.warn({ err: (err as Error).message }, `database: ${what} failed`) });
+    const store = new SqlStore({ ...databaseOptions(config), onError: (err, what) => storeError(log, err, `database: ${what}`) });
     await store.init();
-    const stats = new SqlStats(store, { logSize, onError: (err) => log.warn({ err: (err as Error).message }, 'database: flushing stats failed') });
+    const stats = new SqlStats(store, { logSize, onError: (err) => storeError(log, err, 'database: flushing stats') });
     await stats.init();
     return { store, settings: sqlSettingsBackend(store), responses: new SqlResponseStore(store), tasks: new SqlTaskStore(store), keys: new SqlKeyStore(store), stats, sessions: new SqlSessionStore(store), slotQueue: new MemoryQueueBackend() };
   }
@@ -81,4 +82,10 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
   const sessions = new LocalSessionStore({ dataDir, onFlushError: (err) => log.error({ err }, 'writing sessions.json failed; retrying') });
   await sessions.init();
   return { store, settings: fileSettingsBackend(dataDir), responses, tasks: undefined, keys, stats, sessions, slotQueue: new MemoryQueueBackend() };
+}
+
+/** A failed background store operation: logged and counted (grok2api_store_errors_total). */
+function storeError(log: Logger, err: unknown, what: string): void {
+  storeErrors.inc({ operation: what });
+  log.warn({ err: (err as Error).message }, `${what} failed`);
 }

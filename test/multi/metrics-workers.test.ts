@@ -1,0 +1,60 @@
+/**
+ * GET /metrics with SERVER_WORKERS = 2: whichever worker takes the scrape, it answers with both
+ * workers' counts summed (the primary aggregates them), and shared-store gauges are not doubled.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
+import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
+import { parseExposition, total } from '../metrics/scrape.js';
+import { cleanupAll, startServer } from './procs.js';
+
+let fake: FakeGrok;
+const prefix = uniquePrefix('metrics-workers');
+beforeAll(async () => {
+  await assertRedisUp();
+  fake = await startFakeGrok();
+});
+afterAll(async () => {
+  await cleanupAll();
+  await fake.close();
+  await dropPrefix(TEST_REDIS_URL, prefix);
+});
+
+/** A scrape on a fresh connection, so the cluster hands it to either worker. */
+async function scrapeFresh(url: string) {
+  const res = await fetch(`${url}/metrics`, { headers: { connection: 'close' } });
+  expect(res.status).toBe(200);
+  return parseExposition(await res.text());
+}
+
+describe('/metrics over SERVER_WORKERS', () => {
+  it('sums both workers’ request counts and reports shared gauges once', async () => {
+    const server = await startServer(
+      { SERVER_WORKERS: '2', SERVER_STORAGE_TYPE: 'redis', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, GROK_BASE_URL: fake.url },
+      '[token]\nsync_on_import = false\nauto_refresh = false\n[log]\nrequests = false\n',
+    );
+    await server.admin('POST', '/admin/api/tokens', { tokens: ['metrics-workers-1', 'metrics-workers-2'] });
+    const n = 12;
+    // Fresh connections: node:cluster's primary deals them out round-robin (its default on Linux),
+    // so each worker serves about half, and a scrape answered by one worker alone would see ~n/2.
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify({ model: 'grok-3', messages: [{ role: 'user', content: `metrics-workers ${i}` }] }),
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    const served = { route: '/v1/chat/completions', status: '200' };
+    for (let i = 0; i < 4; i++) {
+      const s = await scrapeFresh(server.url);
+      expect(total(s, 'grok2api_http_requests_total', served)).toBe(n);
+      expect(total(s, 'grok2api_upstream_attempts_total', { result: 'ok' })).toBe(n);
+      // Two accounts in the shared store: reported once, not once per worker.
+      expect(total(s, 'grok2api_accounts')).toBe(2);
+    }
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 60_000);
+});
