@@ -89,8 +89,3 @@ export function installMetrics(app: FastifyInstance, services: Services): void {
     return reply.header('content-type', metricsRegistry.contentType).header('cache-control', 'no-store').send(text);
   });
 }
-
-/** Counts a failed store operation (background flushes, unreachable store on a request). */
-export function countStoreError(operation: string): void {
-  storeErrors.inc({ operation });
-}
