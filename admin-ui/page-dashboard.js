@@ -13,12 +13,16 @@ function table(rows, cols) {
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', {}, c[1](r))))))));
 }
 
+/** USD from the price table ([[prices]]); '–' when nothing was priced. */
+const fmtUsd = (v) => (v ? `$${v < 0.01 ? v.toFixed(6) : v.toFixed(2)}` : '–');
+
 const usageCols = (name, key) => [
   [name, (r) => h('span', { class: 'mono' }, r[key])],
   ['Requests', (r) => fmtNum(r.total)],
   ['Success', (r) => fmtPct(r.success_rate)],
   ['Avg latency', (r) => (r.avg_latency_ms === null ? '–' : `${fmtNum(r.avg_latency_ms)} ms`)],
   ['Tokens', (r) => fmtNum(r.tokens)],
+  ['Cost', (r) => fmtUsd(r.cost_usd)],
 ];
 
 export async function render(main) {
@@ -56,6 +60,7 @@ export async function render(main) {
           ['Status', (r) => h('span', { class: `badge ${r.status < 400 ? 'active' : 'invalid'}` }, String(r.status))],
           ['Duration', (r) => `${fmtNum(r.duration_ms)} ms`],
           ['Tokens', (r) => fmtNum(r.tokens)],
+          ['Cost', (r) => fmtUsd(r.cost_usd)],
         ])));
     const u = document.getElementById('updated');
     if (u) u.textContent = `updated ${new Date().toLocaleTimeString()}`;

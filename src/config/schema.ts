@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDER_NAMES } from '../core/models.js';
 import { parseTrustProxy } from '../http/trust-proxy.js';
 
 /**
@@ -67,6 +68,20 @@ const modelList = z
       else if (target.alias_of !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'alias_of'], message: `'${m.alias_of}' is itself an alias; name '${target.alias_of}'` });
     });
   });
+
+/**
+ * One line of the price table: USD per million tokens for a provider's model. `model` is the
+ * provider's name for it (the xAI API model for xai, the catalogue id for grok) or `*` for every
+ * model of that provider without a line of its own.
+ */
+const priceEntry = z
+  .object({
+    provider: z.enum(PROVIDER_NAMES),
+    model: z.string().min(1),
+    input_per_mtok: z.number().min(0),
+    output_per_mtok: z.number().min(0),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
@@ -211,6 +226,11 @@ export const configSchema = z
     responses: z.object({ ttl_days: positive }).strict(),
     metrics: z.object({ token: z.string() }).strict(),
     models: modelList,
+    /** Cost per request (stats per key and per credential); empty = costs are not counted. */
+    prices: z
+      .array(priceEntry)
+      .default([])
+      .refine((list) => new Set(list.map((p) => `${p.provider}\u0000${p.model}`)).size === list.length, { message: 'two [[prices]] lines for the same provider and model' }),
   })
   .strict();
 

@@ -21,6 +21,7 @@ export function installStatsHook(scope: FastifyInstance, stats: StatsStore): voi
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
       tokens: note?.tokens ?? null,
+      cost: note?.cost ?? null,
     });
   });
 }

@@ -2,7 +2,7 @@
  * Usage figures and the recent-request log shared by every instance on one Redis (storage type
  * redis), so the admin console shows what all of them served. Same figures and retention as the
  * local `Stats`:
- *   `{p}:stats:h:<hour>` / `{p}:stats:d:<day>`  hashes total/success/failed/ms/tokens, expiring
+ *   `{p}:stats:h:<hour>` / `{p}:stats:d:<day>`  hashes total/success/failed/ms/tokens/cost, expiring
  *                                             KEEP_HOURS hours / KEEP_DAYS days after their period;
  *   `{p}:stats:total`                          the all-time hash (no expiry, like the local total);
  *   `{p}:stats:models|accounts|keys`           all-time hashes of `<metric>:<id>` (capped ids);
@@ -30,6 +30,7 @@ import {
   KEEP_DAYS,
   KEEP_HOURS,
   MAX_DIMENSION,
+  METRICS,
   OTHER,
   type Bucket,
   type Dimension,
@@ -45,8 +46,6 @@ export interface RedisStatsOptions {
   /** Told when flushing starts failing (once per outage) or a flush is rejected by Redis. */
   onError?: (err: unknown) => void;
 }
-
-const METRICS = ['total', 'success', 'failed', 'ms', 'tokens'] as const;
 
 export class RedisStats implements StatsStore {
   private pending = new PendingStats();
@@ -230,7 +229,7 @@ export class RedisStats implements StatsStore {
   }
 }
 
-const nums = (b: Bucket) => METRICS.map((m) => b[m]);
+const nums = (b: Bucket) => METRICS.map((m) => b[m] ?? 0);
 
 function toBucket(h: Record<string, string>): Bucket {
   const b = empty();

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { UpstreamEvent } from '../core/events.js';
 
 /**
  * What a route learns while serving a request that the request log wants (which account served
@@ -8,6 +9,8 @@ import type { FastifyRequest } from 'fastify';
 export interface RequestNote {
   accountId?: string;
   tokens?: number;
+  /** USD by the price table (stats/pricing.ts); absent = no price known. */
+  cost?: number;
 }
 
 const notes = new WeakMap<FastifyRequest, RequestNote>();
@@ -18,4 +21,22 @@ export function noteRequest(req: FastifyRequest, note: RequestNote): void {
 
 export function requestNote(req: FastifyRequest): RequestNote | undefined {
   return notes.get(req);
+}
+
+/** Adds one generation's cost (n choices may each have run on another credential). */
+export function addRequestCost(req: FastifyRequest, usd: number | null): void {
+  if (usd === null) return;
+  const note = notes.get(req);
+  notes.set(req, { ...note, cost: (note?.cost ?? 0) + usd });
+}
+
+/**
+ * Passes events through and hands the provider's usage report (an upstream that counts tokens
+ * itself sends one `usage` event) to `onUsage` when it passes.
+ */
+export async function* tapUsage(events: AsyncIterable<UpstreamEvent>, onUsage: (u: Extract<UpstreamEvent, { type: 'usage' }>) => void): AsyncGenerator<UpstreamEvent> {
+  for await (const e of events) {
+    if (e.type === 'usage') onUsage(e);
+    yield e;
+  }
 }

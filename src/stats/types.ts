@@ -16,6 +16,8 @@ export interface LogEntry {
   status: number;
   ms: number;
   tokens: number | null;
+  /** What the request cost in USD by the price table (`[[prices]]`); null = no price for it. */
+  cost?: number | null;
 }
 
 export interface Bucket {
@@ -25,6 +27,8 @@ export interface Bucket {
   /** Sum of durations, for the average. */
   ms: number;
   tokens: number;
+  /** Sum of request costs in micro-USD (an integer, so every store adds it exactly). */
+  cost: number;
 }
 
 export const HOUR = 3_600_000;
@@ -40,7 +44,11 @@ export const OTHER = '(other)';
 export type Dimension = 'models' | 'accounts' | 'keys';
 export const DIMENSIONS: readonly Dimension[] = ['models', 'accounts', 'keys'];
 
-export const empty = (): Bucket => ({ total: 0, success: 0, failed: 0, ms: 0, tokens: 0 });
+/** The bucket's numbers, in the order the stores keep them (columns, Redis hash fields). */
+export const METRICS = ['total', 'success', 'failed', 'ms', 'tokens', 'cost'] as const;
+export const empty = (): Bucket => ({ total: 0, success: 0, failed: 0, ms: 0, tokens: 0, cost: 0 });
+/** USD → the integer micro-USD buckets sum. */
+export const toMicroUsd = (usd: number | null | undefined) => Math.round((usd ?? 0) * 1e6);
 
 /** Adds one request to a bucket. */
 export function add(b: Bucket, e: LogEntry): void {
@@ -49,6 +57,8 @@ export function add(b: Bucket, e: LogEntry): void {
   else b.failed++;
   b.ms += e.ms;
   b.tokens += e.tokens ?? 0;
+  // `?? 0`: buckets persisted before costs were kept have no cost yet.
+  b.cost = (b.cost ?? 0) + toMicroUsd(e.cost);
 }
 
 /** Adds one bucket to another (merging unflushed increments back, aggregating reads). */
@@ -58,6 +68,7 @@ export function merge(into: Bucket, b: Bucket): void {
   into.failed += b.failed;
   into.ms += b.ms;
   into.tokens += b.tokens;
+  into.cost = (into.cost ?? 0) + (b.cost ?? 0);
 }
 
 export function view(b: Bucket) {
@@ -68,6 +79,7 @@ export function view(b: Bucket) {
     success_rate: b.total ? b.success / b.total : null,
     avg_latency_ms: b.total ? Math.round(b.ms / b.total) : null,
     tokens: b.tokens,
+    cost_usd: (b.cost ?? 0) / 1e6,
   };
 }
 

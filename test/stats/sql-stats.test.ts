@@ -41,8 +41,8 @@ for (const dialect of DIALECTS) {
       const a = new SqlStats(one, { logSize: 4, flushMs: 0 });
       const b = new SqlStats(two, { logSize: 4, flushMs: 0 });
       const local = new Stats({ dataDir: null, logSize: 4, persistMs: 0 });
-      const onA = [entry(0), entry(1, { status: 502, tokens: null }), entry(2, { account: 'acc:2' })];
-      const onB = [entry(3, { model: 'grok-4', key: 'k2' }), entry(4, { model: 'grok-4', key: null, account: null })];
+      const onA = [entry(0), entry(1, { status: 502, tokens: null }), entry(2, { account: 'acc:2', cost: 0.000396 })];
+      const onB = [entry(3, { model: 'grok-4', key: 'k2', cost: 0.25 }), entry(4, { model: 'grok-4', key: null, account: null })];
       for (const e of onA) a.record(e);
       for (const e of onB) b.record(e);
       for (const e of [...onA, ...onB]) local.record(e);
@@ -50,6 +50,9 @@ for (const dialect of DIALECTS) {
       expect(await b.flush()).toBe(true);
       for (const s of [a, b]) {
         expect(await s.snapshot(base)).toEqual(local.snapshot(base));
+        // Costs add up exactly (micro-USD integers) per key and per credential.
+        expect((await s.snapshot(base)).summary.cost_usd).toBe(0.250396);
+        expect((await s.snapshot(base)).accounts.find((x) => x.account_id === 'acc:2')!.cost_usd).toBe(0.000396);
         expect((await s.recent(100)).map((e) => e.time - base)).toEqual([4, 3, 2, 1]);
         expect(await s.recent(2)).toEqual(local.recent(2));
       }

@@ -39,6 +39,7 @@ export function registerStatsRoutes(app: FastifyInstance, services: Services): v
       status: e.status,
       duration_ms: e.ms,
       tokens: e.tokens,
+      cost_usd: e.cost ?? null,
     }));
     return { logs };
   });

@@ -6,7 +6,8 @@ import { clientKeyTags, forClientKey } from '../../http/auth.js';
 import { parseBody } from '../../http/validate.js';
 import { chatRequestSchema } from '../../openai/chat-request.js';
 import type { Services } from '../../services.js';
-import { noteRequest } from '../../stats/request-meta.js';
+import { requestCost } from '../../stats/pricing.js';
+import { addRequestCost, noteRequest } from '../../stats/request-meta.js';
 import { planChat } from '../../translators/chat-completions.js';
 import { resolveAttachments } from '../../translators/content-parts.js';
 import { fetchPolicy } from '../../lib/guarded-fetch.js';
@@ -33,7 +34,15 @@ export function registerChatRoutes(app: FastifyInstance, services: Services): vo
     await resolveAttachments(plan.attachments, { policy: fetchPolicy(config.security), maxAttachments: config.security.max_attachments }, signal);
     // n generations, emulated stages (tools, limits), JSON checks: see chat-run.ts.
     return runChatCompletion(
-      { services, model, plan, signal, tags: clientKeyTags(req), note: (accountId, tokens) => noteRequest(req, { accountId, tokens }) },
+      {
+        services,
+        model,
+        plan,
+        signal,
+        tags: clientKeyTags(req),
+        note: (accountId, tokens) => noteRequest(req, { accountId, tokens }),
+        charge: (provider, usage) => addRequestCost(req, requestCost(services.config(), provider, model, usage)),
+      },
       reply,
     );
   });

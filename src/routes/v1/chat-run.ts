@@ -1,13 +1,15 @@
 import type { FastifyReply } from 'fastify';
 import type { UpstreamEvent } from '../../core/events.js';
-import type { ModelSpec } from '../../core/models.js';
+import type { ModelSpec, ProviderName } from '../../core/models.js';
 import { endOnCutoff } from '../../http/shutdown.js';
 import { sendSse } from '../../http/sse.js';
 import { reportingEvents } from '../../pool/report-events.js';
 import type { Services } from '../../services.js';
+import type { TokenUsage } from '../../stats/pricing.js';
+import { tapUsage } from '../../stats/request-meta.js';
 import { applyIntentStages } from '../../tools/apply.js';
 import { generateJson } from '../../tools/json-output.js';
-import { chatBody, collectTurn, turnEvents, type Turn } from '../../translators/chat-collect.js';
+import { chatBody, collectTurn, turnEvents, usage, type Turn } from '../../translators/chat-collect.js';
 import type { ChatPlan } from '../../translators/chat-completions.js';
 import { streamChat } from '../../translators/chat-stream.js';
 
@@ -29,12 +31,16 @@ export interface ChatRun {
   tags?: string[];
   /** Bookkeeping hook: the account of the first generation, and total tokens when known. */
   note(accountId: string, tokens?: number): void;
+  /** Cost hook: one generation's tokens on the provider that served it (priced by the route). */
+  charge(provider: ProviderName, usage: TokenUsage): void;
 }
+
+type Generated = { turn: Turn; accountId: string; provider: ProviderName };
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** One whole generation; nothing is sent yet, so any failure may still move to another account. */
-async function generate(run: ChatRun): Promise<{ turn: Turn; accountId: string }> {
+async function generate(run: ChatRun): Promise<Generated> {
   const { services, model, plan, signal } = run;
   const acq = await services.pool.acquire(
     model,
@@ -44,11 +50,11 @@ async function generate(run: ChatRun): Promise<{ turn: Turn; accountId: string }
   );
   await acq.release({ kind: 'success' });
   if (plan.singleToolCall) acq.value.toolCalls.splice(1);
-  return { turn: acq.value, accountId: acq.lease.accountId };
+  return { turn: acq.value, accountId: acq.lease.accountId, provider: acq.lease.provider ?? 'grok' };
 }
 
 /** A generation whose JSON output, if `response_format` asks for one, was extracted and checked (tools/json-output.ts). */
-function generateChecked(run: ChatRun): Promise<{ turn: Turn; accountId: string }> {
+function generateChecked(run: ChatRun): Promise<Generated> {
   const format = run.plan.jsonFormat;
   if (!format) return generate(run);
   return generateJson(
@@ -70,6 +76,11 @@ export async function runChatCompletion(run: ChatRun, reply: FastifyReply): Prom
     const results = await Promise.all(range(plan.n).map(() => generateChecked(run)));
     const body = chatBody(plan, results.map((r) => r.turn));
     run.note(results[0]!.accountId, body.usage.total_tokens);
+    // Each generation read the prompt and wrote its answer on its own credential: priced one by one.
+    for (const r of results) {
+      const u = usage(plan, [r.turn]);
+      run.charge(r.provider, { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens });
+    }
     if (!plan.stream) return body;
     return sendSse(reply, streamChat(plan, results.map((r) => turnEvents(r.turn))), keepaliveMs);
   }
@@ -94,6 +105,9 @@ export async function runChatCompletion(run: ChatRun, reply: FastifyReply): Prom
   run.note(acquired[0]!.lease.accountId);
   // Stages inside `reporting`: a stage that cuts early ends the turn as a success.
   const cutoff = reply.server.streamCutoff.signal;
-  const sources = acquired.map((a) => endOnCutoff(reportingEvents(applyIntentStages(a.value, plan.intent), ctl.signal, a.release), cutoff));
+  // Priced from the provider's own usage report; grok.com streams carry none (no cost recorded).
+  const charged = (a: (typeof acquired)[number]) =>
+    tapUsage(a.value, (u) => run.charge(a.lease.provider ?? 'grok', { promptTokens: u.promptTokens, completionTokens: u.completionTokens }));
+  const sources = acquired.map((a) => endOnCutoff(reportingEvents(applyIntentStages(charged(a), plan.intent), ctl.signal, a.release), cutoff));
   return sendSse(reply, streamChat(plan, sources), keepaliveMs);
 }

@@ -2,7 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import { clientKeyTags, forClientKey } from '../../http/auth.js';
-import { noteRequest } from '../../stats/request-meta.js';
+import type { Lease } from '../../store/types.js';
+import { requestCost } from '../../stats/pricing.js';
+import { addRequestCost, noteRequest, tapUsage } from '../../stats/request-meta.js';
 import { reportingEvents } from '../../pool/report-events.js';
 import type { Services } from '../../services.js';
 import { applyIntentStages } from '../../tools/apply.js';
@@ -26,7 +28,7 @@ export async function foldTurn<T>(
     signal,
     async (lease) => {
       const events = await services.chat.openChat(intent, { lease, signal });
-      return fold(applyIntentStages(events, intent));
+      return fold(applyIntentStages(charged(services, req, intent, lease, events), intent));
     },
     clientKeyTags(req),
   );
@@ -38,7 +40,14 @@ export async function foldTurn<T>(
 export async function openTurn(services: Services, req: FastifyRequest, signal: AbortSignal, intent: ChatIntent): Promise<AsyncIterable<UpstreamEvent>> {
   const acq = await services.pool.acquire(forClientKey(req, intent.model), signal, (lease) => services.chat.openChat(intent, { lease, signal }), clientKeyTags(req));
   noteRequest(req, { accountId: acq.lease.accountId });
-  return reportingEvents(applyIntentStages(acq.value, intent), signal, acq.release);
+  return reportingEvents(applyIntentStages(charged(services, req, intent, acq.lease, acq.value), intent), signal, acq.release);
+}
+
+/** The turn's events, its cost noted from the provider's usage report (grok.com sends none). */
+function charged(services: Services, req: FastifyRequest, intent: ChatIntent, lease: Lease, events: AsyncIterable<UpstreamEvent>): AsyncIterable<UpstreamEvent> {
+  return tapUsage(events, (u) =>
+    addRequestCost(req, requestCost(services.config(), lease.provider ?? 'grok', intent.model, { promptTokens: u.promptTokens, completionTokens: u.completionTokens })),
+  );
 }
 
 /**

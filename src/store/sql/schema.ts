@@ -118,6 +118,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'client key limits as sliding-window logs',
     statements: (t, sql) => [`ALTER TABLE ${t.clientKeys} ADD COLUMN rate_log ${sql.bigText} NULL`],
   },
+  {
+    version: 4,
+    // Request costs by the price table, in micro-USD (integers, like the other metrics).
+    name: 'request cost in the stats',
+    statements: (t) => [t.statsBuckets, t.statsDims].map((table) => `ALTER TABLE ${table} ADD COLUMN cost BIGINT NOT NULL DEFAULT 0`),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PendingStats } from '../../stats/pending.js';
-import { buildSnapshot, DAY, DIMENSIONS, empty, HOUR, merge, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, OTHER, type Bucket, type Dimension, type LogEntry, type StatsSnapshot, type StatsStore } from '../../stats/types.js';
+import { buildSnapshot, DAY, DIMENSIONS, empty, HOUR, merge, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, METRICS, OTHER, type Bucket, type Dimension, type LogEntry, type StatsSnapshot, type StatsStore } from '../../stats/types.js';
 import { marks, num, type SqlConn } from './db.js';
 import type { SqlStore } from './sql-store.js';
 
@@ -24,7 +24,7 @@ export interface SqlStatsOptions {
   onError?: (err: unknown) => void;
 }
 
-const METRICS = ['total', 'success', 'failed', 'ms', 'tokens'] as const;
+
 /** Longest id kept per dimension (the column's size). */
 const MAX_ID = 191;
 /** Applied flush ids are remembered this long (a resend comes within seconds). */
@@ -177,7 +177,7 @@ export class SqlStats implements StatsStore {
       c.query(`INSERT INTO ${t.statsBuckets} (kind, bucket, ${METRICS.join(', ')}, expires_at) VALUES (?, ?, ${marks(METRICS.length)}, ?) ${onConflict(['kind', 'bucket'], add)}`, [
         kind,
         bucket,
-        ...METRICS.map((m) => b[m]),
+        ...METRICS.map((m) => b[m] ?? 0),
         expiresAt,
       ]);
     const s = batch.stats;
@@ -210,7 +210,7 @@ export class SqlStats implements StatsStore {
         const chunk = all.slice(i, i + 500);
         await c.query(
           `INSERT INTO ${t.statsDims} (dim, id, ${METRICS.join(', ')}) VALUES ${chunk.map(() => `(?, ?, ${marks(METRICS.length)})`).join(', ')} ${onConflict(['dim', 'id'], addDim)}`,
-          chunk.flatMap(([id, b]) => [dim, id, ...METRICS.map((m) => b[m])]),
+          chunk.flatMap(([id, b]) => [dim, id, ...METRICS.map((m) => b[m] ?? 0)]),
         );
       }
     }
