@@ -139,7 +139,3 @@ export function outputFormatOf(f: JsonFormat): OutputFormat {
   if (f.type === 'json_object') return { type: 'json_object' };
   return { type: 'json_schema', name: f.name, ...(f.description ? { description: f.description } : {}), schema: f.schema, strict: f.strict };
 }
-
-// Folding and streaming live in their own files; re-exported for the existing imports.
-export { collectChat } from './chat-collect.js';
-export { streamChat } from './chat-stream.js';

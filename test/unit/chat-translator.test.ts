@@ -3,7 +3,9 @@ import type { UpstreamEvent } from '../../src/core/events.js';
 import type { ModelSpec } from '../../src/core/models.js';
 import { AppError, UpstreamError } from '../../src/errors.js';
 import { chatRequestSchema } from '../../src/openai/chat-request.js';
-import { collectChat, planChat, streamChat, type ChatOptions } from '../../src/translators/chat-completions.js';
+import { collectChat } from '../../src/translators/chat-collect.js';
+import { planChat, type ChatOptions } from '../../src/translators/chat-completions.js';
+import { streamChat } from '../../src/translators/chat-stream.js';
 import { expectValid } from '../helpers/openapi.js';
 
 const model: ModelSpec = { id: 'grok-t', kind: 'chat', modes: ['expert'], tier: 'super', thinking: true, cost: 1, ownedBy: 'xai', created: 1 };
