@@ -1,8 +1,15 @@
 import type { ModelSpec } from '../core/models.js';
 import type { Services } from '../services.js';
-import { drawImages, editImage, type EditInput } from '../upstream/grok/imagine/edit.js';
-import { imagineRound } from '../upstream/grok/imagine/ws-client.js';
-import { mediaErrors } from '../upstream/grok/media-errors.js';
+import type { Lease } from '../store/types.js';
+import { mediaErrors } from '../upstream/media-errors.js';
+import type { ImageInput, ImageUpstream } from '../upstream/types.js';
+
+/** The image upstream of the provider whose credential was leased. */
+function imagesFor(services: Services, lease: Lease): ImageUpstream {
+  const images = services.providers.images(lease.provider ?? 'grok');
+  if (!images) throw mediaErrors.unsupported(`image generation on provider '${lease.provider ?? 'grok'}'`);
+  return images;
+}
 
 /** Upstream rounds one request may use to make up images a round did not deliver. */
 const MAX_ROUNDS = 3;
@@ -35,12 +42,10 @@ export async function generateImages(
     const offset = images.length;
     const want = req.n - images.length - moderated;
     const acquired = await services.pool.acquire(model, signal, async (lease) => {
-      // Another provider's credential (the xAI API): its image upstream, whole images, no previews.
-      const other = lease.provider && lease.provider !== 'grok' ? services.providers.images(lease.provider) : undefined;
-      if (other) return (await other.generate(lease, { prompt: req.prompt, n: want, aspectRatio: req.aspectRatio }, signal)).images.map((bytes) => ({ bytes }));
-      return imagineRound(config, services.media.grok, lease.token, { prompt: req.prompt, aspectRatio: req.aspectRatio, n: want, nsfw: config.image.nsfw, pro: model.pro }, signal, (order, b64) =>
-        onPartial?.(offset + order, b64),
-      );
+      const images = imagesFor(services, lease);
+      // A provider without rounds (the xAI API): whole images, no previews.
+      if (!images.generateRound) return (await images.generate(lease, { prompt: req.prompt, n: want, aspectRatio: req.aspectRatio }, signal)).images.map((bytes) => ({ bytes }));
+      return images.generateRound(lease, { prompt: req.prompt, aspectRatio: req.aspectRatio, n: want, nsfw: config.image.nsfw, pro: model.pro }, signal, (order, b64) => onPartial?.(offset + order, b64));
     });
     await acquired.release({ kind: 'success' });
     const before = images.length + moderated;
@@ -62,18 +67,21 @@ export async function generateImages(
 export async function editImages(
   services: Services,
   model: ModelSpec,
-  req: { prompt: string; inputs: EditInput[]; aspectRatio?: string; n: number },
+  req: { prompt: string; inputs: ImageInput[]; aspectRatio?: string; n: number },
   signal: AbortSignal,
   onImage?: (index: number, bytes: Buffer) => void,
 ): Promise<ImageBatch> {
-  const config = services.config();
   const images: Buffer[] = [];
   let moderated = 0;
   let firstError: unknown = null;
   await Promise.all(
     Array.from({ length: req.n }, async () => {
       try {
-        const acquired = await services.pool.acquire(model, signal, (lease) => editImage(config, services.media.grok, lease.token, req.prompt, req.inputs, req.aspectRatio, signal));
+        const acquired = await services.pool.acquire(model, signal, (lease) => {
+          const upstream = imagesFor(services, lease);
+          if (!upstream.edit) throw mediaErrors.unsupported(`image edits on provider '${lease.provider ?? 'grok'}'`);
+          return upstream.edit(lease, { prompt: req.prompt, inputs: req.inputs, aspectRatio: req.aspectRatio }, signal);
+        });
         await acquired.release({ kind: 'success' });
         onImage?.(images.length, acquired.value);
         images.push(acquired.value);
@@ -89,14 +97,17 @@ export async function editImages(
 
 /** Chat-path generation (§2.3): up to two images per request, ceil(n/2) requests in parallel. */
 async function drawN(services: Services, model: ModelSpec, req: { prompt: string; n: number }, signal: AbortSignal, onImage?: (index: number, bytes: Buffer) => void): Promise<ImageBatch> {
-  const config = services.config();
   const images: Buffer[] = [];
   let moderated = 0;
   let firstError: unknown = null;
   await Promise.all(
     Array.from({ length: Math.ceil(req.n / 2) }, async () => {
       try {
-        const acquired = await services.pool.acquire(model, signal, (lease) => drawImages(config, services.media.grok, lease.token, lease.mode, req.prompt, signal));
+        const acquired = await services.pool.acquire(model, signal, (lease) => {
+          const upstream = imagesFor(services, lease);
+          if (!upstream.draw) throw mediaErrors.unsupported(`chat-path images on provider '${lease.provider ?? 'grok'}'`);
+          return upstream.draw(lease, req.prompt, signal);
+        });
         await acquired.release({ kind: 'success' });
         moderated += acquired.value.moderated;
         for (const img of acquired.value.images) {

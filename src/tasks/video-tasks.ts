@@ -9,7 +9,7 @@ import type { MediaCache } from '../media/cache.js';
 import type { AccountPool } from '../pool/pool.js';
 import type { TaskStatus, TaskStore, VideoTask, VideoTaskParams } from '../store/tasks.js';
 import { downloadAsset } from '../upstream/grok/assets.js';
-import { mediaErrors } from '../upstream/grok/media-errors.js';
+import { mediaErrors } from '../upstream/media-errors.js';
 import { generateVideo } from '../upstream/grok/video/client.js';
 import { loadImageRef, normaliseImageRef } from './image-input.js';
 

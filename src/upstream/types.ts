@@ -27,9 +27,36 @@ export interface ImageResult {
   moderated: number;
 }
 
-/** Image generation on a leased credential; rejects with a classified `UpstreamError`. */
+/** An image given to an edit (checked by content before it gets here). */
+export interface ImageInput {
+  name: string;
+  mime: string;
+  data: Buffer;
+}
+
+/** One image of a streamed round: `bytes` null when the provider withheld it (moderation). */
+export interface RoundImage {
+  bytes: Buffer | null;
+}
+
+/**
+ * Images on a leased credential; every method rejects with a classified `UpstreamError`.
+ * `generate` is what every image provider has; the others are what a provider adds (grok.com's
+ * imagine previews, edits, generation through its chat path).
+ */
 export interface ImageUpstream {
   generate(lease: Lease, req: { prompt: string; n: number; aspectRatio?: string }, signal: AbortSignal): Promise<ImageResult>;
+  /** One round with previews as they arrive (`onPartial(order, base64)`). */
+  generateRound?(
+    lease: Lease,
+    req: { prompt: string; n: number; aspectRatio: string; nsfw: boolean; pro?: boolean },
+    signal: AbortSignal,
+    onPartial: (order: number, b64: string) => void,
+  ): Promise<RoundImage[]>;
+  /** One edited image from the inputs. */
+  edit?(lease: Lease, req: { prompt: string; inputs: ImageInput[]; aspectRatio?: string }, signal: AbortSignal): Promise<Buffer>;
+  /** Up to two images through the chat path, in the lease's mode. */
+  draw?(lease: Lease, prompt: string, signal: AbortSignal): Promise<ImageResult>;
 }
 
 /** A model an upstream lists for itself (merged into /v1/models as `<provider>/<id>`). */

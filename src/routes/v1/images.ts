@@ -14,7 +14,7 @@ import { editImages, generateImages, type ImageBatch } from '../../media/images.
 import { sniffMedia } from '../../media/sniff.js';
 import type { Services } from '../../services.js';
 import { aspectForSize, completedEvent, normaliseFormat, partialEvent, ZERO_USAGE, type ImageFormat, type StreamKind } from '../../translators/images.js';
-import type { EditInput } from '../../upstream/grok/imagine/edit.js';
+import type { ImageInput } from '../../upstream/types.js';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const common = {
@@ -114,7 +114,7 @@ export function registerImageRoutes(app: FastifyInstance, services: Services): v
     const { aspectRatio, format } = checked(services, body);
     const images = files.filter((f) => f.field === 'image' || f.field === 'image[]');
     if (!images.length) throw errors.missing('image');
-    const inputs: EditInput[] = images.map((f, i) => {
+    const inputs: ImageInput[] = images.map((f, i) => {
       const type = sniffMedia(f.data);
       if (!type || !IMAGE_MIMES.includes(type.mime)) {
         throw errors.unsupportedMediaType(`image[${i}] ('${f.filename}') is not a PNG, JPEG or WebP image; files are checked by content, not by name.`);

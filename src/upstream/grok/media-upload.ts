@@ -3,7 +3,7 @@ import type { Config } from '../../config/schema.js';
 import { readBounded, upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import { buildGrokHeaders } from './headers.js';
-import { mediaErrors } from './media-errors.js';
+import { mediaErrors } from '../media-errors.js';
 
 /**
  * Upload v2 (`POST /http/upload-file-v2/direct`, multipart; spec/upstream-media-control.md §2.2,

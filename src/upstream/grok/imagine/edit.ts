@@ -5,7 +5,7 @@ import { downloadAsset } from '../assets.js';
 import { classifyFrameError, classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
 import { parseFrames } from '../frames.js';
 import { buildGrokHeaders } from '../headers.js';
-import { mediaErrors } from '../media-errors.js';
+import { mediaErrors } from '../../media-errors.js';
 import { uploadV2 } from '../media-upload.js';
 import { drawingPayload, imageToImagePayload, readImageFrame } from './payload.js';
 

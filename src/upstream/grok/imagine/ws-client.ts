@@ -2,7 +2,7 @@ import type { Config } from '../../../config/schema.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
 import { buildCookie, identityHeaders } from '../headers.js';
 import type { GrokTransport } from '../transport/index.js';
-import { mediaErrors } from '../media-errors.js';
+import { mediaErrors } from '../../media-errors.js';
 import { promptMessage, readImagineFrame, resetMessage, type ImagineRequest } from './payload.js';
 
 export interface ImagineImage {

@@ -5,7 +5,7 @@ import { assetUrl } from '../assets.js';
 import { classifyFrameError, classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
 import { parseFrames } from '../frames.js';
 import { buildGrokHeaders } from '../headers.js';
-import { mediaErrors } from '../media-errors.js';
+import { mediaErrors } from '../../media-errors.js';
 import { createMediaPost, uploadV2 } from '../media-upload.js';
 import type { UpstreamError } from '../../../errors.js';
 import { imagePostPayload, imageToVideoPayload, legacyTextToVideoPayload, readVideoFrame, textToVideoPayload, videoPostPayload, type VideoRequest } from './payload.js';

@@ -1,7 +1,7 @@
-import { UpstreamError } from '../../errors.js';
+import { UpstreamError } from '../errors.js';
 
 /**
- * Media-specific failures, classified like the chat ones (classify.ts): whether another account
+ * Media-specific failures of any provider, classified like the chat ones (grok/classify.ts): whether another account
  * could do better (`retry-other`) and what it says about the account.
  */
 export const mediaErrors = {
@@ -28,6 +28,8 @@ export const mediaErrors = {
   /** grok.com refused the legacy image-to-video form: not the account's fault, so no retry elsewhere. */
   imageToVideoRefused: (said: string) =>
     new UpstreamError(400, 'image_to_video_unsupported', `grok.com refused to make a video from an image${said}; it makes videos from text only now. Send the request without an image.`, 'fail', 'none', undefined, 400),
+  /** The leased provider lacks this capability (a model listing a provider that cannot serve it). */
+  unsupported: (what: string) => new UpstreamError(400, 'unsupported_parameter', `This server has no ${what}; use a model another provider serves.`, 'fail', 'none'),
   /** The upload was refused (`terminalError`). */
   uploadRejected: () => new UpstreamError(400, 'invalid_image', 'grok.com rejected the uploaded image. Send a PNG, JPEG or WebP image.', 'fail', 'none', 200),
 };
