@@ -67,7 +67,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   // One line per upstream (docs/architecture.md): the lease's provider picks among them.
   const providers = new ProviderRegistry().add(createGrokProvider(getConfig, grok)).add(createXaiProvider(getConfig));
   await importConfiguredXaiKeys(config, store, log);
-  const { media, tasks } = await createMediaServices({ config: getConfig, pool, grok, log, tasks: sharedTasks });
+  const { media, tasks } = await createMediaServices({ config: getConfig, pool, grok, providers, log, tasks: sharedTasks });
   const services: Services = {
     config: getConfig,
     store,

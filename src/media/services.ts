@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { GrokTransport } from '../upstream/grok/transport/index.js';
 import type { Config } from '../config/schema.js';
 import type { AccountPool } from '../pool/pool.js';
+import type { ProviderRegistry } from '../upstream/registry.js';
 import { LocalTaskStore } from '../store/local/local-task-store.js';
 import type { TaskStore } from '../store/tasks.js';
 import { VideoTaskService } from '../tasks/video-tasks.js';
@@ -24,6 +25,7 @@ export async function createMediaServices(opts: {
   config: () => Config;
   pool: AccountPool;
   grok: GrokTransport;
+  providers: ProviderRegistry;
   log: Logger;
   tasks?: TaskStore;
 }): Promise<{ media: MediaServices; tasks: TaskStore }> {
@@ -37,7 +39,7 @@ export async function createMediaServices(opts: {
     tasks = local;
   }
   // A task store passed in is the shared (Redis) one; the local one belongs to this process.
-  const videos = new VideoTaskService({ store: tasks, pool: opts.pool, cache, config, grok: opts.grok, log, shared: Boolean(opts.tasks) });
+  const videos = new VideoTaskService({ store: tasks, pool: opts.pool, cache, config, providers: opts.providers, log, shared: Boolean(opts.tasks) });
   await videos.start();
   const store = tasks;
   return {

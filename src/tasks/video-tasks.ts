@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { GrokTransport } from '../upstream/grok/transport/index.js';
 import { catalogue } from '../config/catalogue.js';
 import type { Config } from '../config/schema.js';
 import { AppError, errors } from '../errors.js';
@@ -8,9 +7,8 @@ import { randomId } from '../lib/ids.js';
 import type { MediaCache } from '../media/cache.js';
 import type { AccountPool } from '../pool/pool.js';
 import type { TaskStatus, TaskStore, VideoTask, VideoTaskParams } from '../store/tasks.js';
-import { downloadAsset } from '../upstream/grok/assets.js';
 import { mediaErrors } from '../upstream/media-errors.js';
-import { generateVideo } from '../upstream/grok/video/client.js';
+import type { ProviderRegistry } from '../upstream/registry.js';
 import { loadImageRef, normaliseImageRef } from './image-input.js';
 
 export interface VideoTaskDeps {
@@ -18,7 +16,8 @@ export interface VideoTaskDeps {
   pool: AccountPool;
   cache: MediaCache;
   config: () => Config;
-  grok: GrokTransport;
+  /** The upstreams; the leased credential's provider makes the video. */
+  providers: ProviderRegistry;
   log: Logger;
   /**
    * True when other instances share the task store (Redis): then only tasks whose owner stopped
@@ -151,11 +150,12 @@ export class VideoTaskService {
       const p = task.params;
       const image = p.imageUrl ? await loadImageRef(this.d.cache, p.imageUrl, signal, fetchPolicy(config.security)) : null;
       const acquired = await this.d.pool.acquire(model, signal, async (lease) => {
-        const result = await generateVideo(config, this.d.grok, lease.token, { prompt: p.prompt, aspectRatio: p.aspectRatio, duration: p.videoLength, resolution: p.resolution, preset: p.preset }, image, signal, (progress) => {
+        const video = this.d.providers.video(lease.provider ?? 'grok');
+        if (!video) throw mediaErrors.unsupported(`video generation on provider '${lease.provider ?? 'grok'}'`);
+        const bytes = await video.generate(lease, { prompt: p.prompt, aspectRatio: p.aspectRatio, duration: p.videoLength, resolution: p.resolution, preset: p.preset }, image, signal, (progress) => {
           // 100 is reserved for "downloaded and stored".
           void store.progress(id, Math.min(99, progress), `Generating: ${progress}%.`);
         });
-        const bytes = await downloadAsset(config, this.d.grok, lease.token, result.videoUrl, signal);
         return this.d.cache.put('video', bytes);
       });
       await acquired.release({ kind: 'success' });

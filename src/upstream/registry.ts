@@ -1,6 +1,6 @@
 import type { ProviderName } from '../core/models.js';
 import { UpstreamError } from '../errors.js';
-import type { ChatUpstream, ImageUpstream, Provider } from './types.js';
+import type { ChatUpstream, ImageUpstream, Provider, VideoUpstream } from './types.js';
 
 /**
  * The providers this server speaks to, by name. bootstrap.ts builds it with one line per provider
@@ -37,6 +37,11 @@ export class ProviderRegistry {
   /** The image upstream of a provider, when it has one. */
   images(name: ProviderName): ImageUpstream | undefined {
     return this.byName.get(name)?.images;
+  }
+
+  /** The video upstream of a provider, when it has one. */
+  video(name: ProviderName): VideoUpstream | undefined {
+    return this.byName.get(name)?.video;
   }
 
   private require(name: ProviderName): Provider {

@@ -59,6 +59,21 @@ export interface ImageUpstream {
   draw?(lease: Lease, prompt: string, signal: AbortSignal): Promise<ImageResult>;
 }
 
+/** A video to generate (seconds, the provider's resolution and style names). */
+export interface VideoRequest {
+  prompt: string;
+  aspectRatio: string;
+  duration: number;
+  resolution: '480p' | '720p';
+  preset: string;
+}
+
+/** Video on a leased credential; rejects with a classified `UpstreamError`. */
+export interface VideoUpstream {
+  /** Generates and downloads one video (the MP4's bytes); `onProgress` gets every rise, 0–100. */
+  generate(lease: Lease, req: VideoRequest, image: ImageInput | null, signal: AbortSignal, onProgress: (percent: number) => void): Promise<Buffer>;
+}
+
 /** A model an upstream lists for itself (merged into /v1/models as `<provider>/<id>`). */
 export interface ListedModel {
   id: string;
@@ -74,6 +89,7 @@ export interface Provider {
   name: ProviderName;
   chat: ChatUpstream;
   images?: ImageUpstream;
+  video?: VideoUpstream;
   /** Its own model list, read with one of its credentials (null: none in the pool). */
   listModels?(key: string | null): Promise<ListedModel[]>;
   close(): Promise<void>;

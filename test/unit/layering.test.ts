@@ -66,9 +66,4 @@ const STILL_DIRECT: string[] = [
   'pool/quota-sync.ts → upstream/grok/quota.ts',
   'pool/quota-sync.ts → upstream/grok/transport/index.ts',
   'routes/admin/stats.ts → upstream/grok/unknown-frames.ts',
-  'routes/v1/chat-media.ts → upstream/grok/assets.ts',
-  'routes/v1/chat-media.ts → upstream/grok/video/client.ts',
-  'tasks/video-tasks.ts → upstream/grok/assets.ts',
-  'tasks/video-tasks.ts → upstream/grok/transport/index.ts',
-  'tasks/video-tasks.ts → upstream/grok/video/client.ts',
 ];

@@ -14,8 +14,7 @@ import type { ChatRequest } from '../../openai/chat-request.js';
 import type { Services } from '../../services.js';
 import { loadImageRef, normaliseImageRef } from '../../tasks/image-input.js';
 import { aspectForSize } from '../../translators/images.js';
-import { downloadAsset } from '../../upstream/grok/assets.js';
-import { generateVideo } from '../../upstream/grok/video/client.js';
+import { mediaErrors } from '../../upstream/media-errors.js';
 import { ASPECT_RATIOS } from './video-tasks.js';
 
 const videoConfigSchema = z.object({
@@ -68,11 +67,13 @@ export async function runMediaChat(services: Services, req: FastifyRequest, repl
       const image = imageRefs[0] ? await loadImageRef(services.media.cache, imageRefs[0], signal, fetchPolicy(config.security)) : null;
       let last = 0;
       const acquired = await services.pool.acquire(model, signal, async (lease) => {
-        const r = await generateVideo(config, services.media.grok, lease.token, { prompt: text, aspectRatio: vc.aspect_ratio, duration: vc.video_length ?? 6, resolution: vc.resolution_name, preset: vc.preset }, image, signal, (p) => {
+        const video = services.providers.video(lease.provider ?? 'grok');
+        if (!video) throw mediaErrors.unsupported(`video generation on provider '${lease.provider ?? 'grok'}'`);
+        const bytes = await video.generate(lease, { prompt: text, aspectRatio: vc.aspect_ratio, duration: vc.video_length ?? 6, resolution: vc.resolution_name, preset: vc.preset }, image, signal, (p) => {
           if (p > last) emit({ reasoning: `Video generation ${p}%\n` });
           last = p;
         });
-        return services.media.cache.put('video', await downloadAsset(config, services.media.grok, lease.token, r.videoUrl, signal));
+        return services.media.cache.put('video', bytes);
       });
       await acquired.release({ kind: 'success' });
       const url = fileUrl(req, config, 'video', acquired.value);

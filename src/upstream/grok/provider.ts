@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.js';
 import type { ChatUpstream, Provider } from '../types.js';
 import { createGrokImageUpstream } from './images.js';
+import { createGrokVideoUpstream } from './video/upstream.js';
 import { createRestChatUpstream } from './rest-chat.js';
 import type { GrokTransport } from './transport/index.js';
 import { createWsChatUpstream } from './ws-chat.js';
@@ -8,7 +9,7 @@ import { createWsChatUpstream } from './ws-chat.js';
 /**
  * grok.com as a provider: chat over the mgw WebSocket or the REST endpoint (grok.chat_transport,
  * read per turn so a settings change applies to the next request), and its images (imagine rounds,
- * edits, the chat path). Video, quota and setup calls still go through the transport directly
+ * edits, the chat path) and video. Quota and setup calls still go through the transport directly
  * (see docs/architecture.md, "what is left").
  * The transport belongs to bootstrap.ts, which closes it.
  */
@@ -16,5 +17,5 @@ export function createGrokProvider(config: () => Config, grok: GrokTransport): P
   const ws = createWsChatUpstream(config, grok);
   const rest = createRestChatUpstream(config, grok);
   const chat: ChatUpstream = { openChat: (intent, ctx) => (config().grok.chat_transport === 'ws' ? ws : rest).openChat(intent, ctx) };
-  return { name: 'grok', chat, images: createGrokImageUpstream(config, grok), close: async () => {} };
+  return { name: 'grok', chat, images: createGrokImageUpstream(config, grok), video: createGrokVideoUpstream(config, grok), close: async () => {} };
 }
