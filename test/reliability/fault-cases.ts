@@ -20,7 +20,11 @@ export interface Fault {
   alone: { status: number; code: string };
 }
 
-/** Config the matrix runs with: a short idle timeout so a stall costs half a second, not minutes (first byte: 3 s, as a cold WebSocket dial under load can take a second); accounts tried in id order. */
+/**
+ * Config the matrix runs with: short timeouts so a stall costs seconds, not minutes (first byte 3 s:
+ * a cold WebSocket dial under load can take a second); accounts tried in id order. A stall after the
+ * first answer token is in fact cut by first_byte_sec (about 3 s), not idle_sec: see docs/reliability.md.
+ */
 export const MATRIX_OVERRIDES = { timeout: { first_byte_sec: 3, idle_sec: 0.5 }, token: { selection_strategy: 'round_robin' } };
 
 const state = (s: Parameters<FakeGrok['setAccount']>[1]['state']) => (fake: FakeGrok, token: string) => fake.setAccount(token, { state: s });
