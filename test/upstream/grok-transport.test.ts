@@ -130,6 +130,14 @@ describe('grok.com transport (wreq)', () => {
     await t.close();
   });
 
+  it("rejects with the caller's abort reason, so a timeout signal stays a timeout", async () => {
+    const { t } = await transport();
+    handler = () => {}; // never answers
+    const e = await t.request(`${base}/s`, opts({ signal: AbortSignal.timeout(100) })).catch((err: unknown) => err);
+    expect(e).toMatchObject({ name: 'TimeoutError' });
+    await t.close();
+  });
+
   it('times out a silent upstream with the classifier-known codes', async () => {
     const { t } = await transport();
     handler = () => {};

@@ -190,6 +190,9 @@ export class WreqTransport implements GrokTransport {
     } catch (e) {
       o.signal?.removeEventListener('abort', onAbort);
       done(false);
+      // The caller's own abort reason, as undici gives it: wreq turns every reason into an
+      // AbortError, which would make an `AbortSignal.timeout()` look like a client that left.
+      if (o.signal?.aborted && o.signal.reason instanceof Error) throw o.signal.reason;
       const reason = controller.signal.reason as { code?: string } | undefined;
       if (controller.signal.aborted && reason?.code === 'UND_ERR_HEADERS_TIMEOUT') throw reason;
       throw networkError(e);
