@@ -63,9 +63,13 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   const slotQueue = new SlotQueue(queueBackend, log);
   await slotQueue.init();
   const pool = new AccountPool(store, getConfig, log, slotQueue);
-  pool.onAntiBot = (token) => grok.refreshIdentity(token);
   // One line per upstream (docs/architecture.md): the lease's provider picks among them.
   const providers = new ProviderRegistry().add(createGrokProvider(getConfig, grok)).add(createXaiProvider(getConfig));
+  const grokAccounts = providers.account('grok')!;
+  pool.antiBot = {
+    matches: (provider, err) => providers.account(provider)?.isAntiBot(err) ?? false,
+    refresh: async (provider, token) => providers.account(provider)?.refreshIdentity(token),
+  };
   await importConfiguredXaiKeys(config, store, log);
   const { media, tasks } = await createMediaServices({ config: getConfig, pool, grok, providers, log, tasks: sharedTasks });
   const services: Services = {
@@ -84,8 +88,8 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     keys,
     stats,
     settings,
-    quotaSync: new QuotaSync(store, grok, getConfig, log),
-    accountSetup: new AccountSetup(store, grok, getConfig, log),
+    quotaSync: new QuotaSync(store, grokAccounts, getConfig, log),
+    accountSetup: new AccountSetup(store, grokAccounts, getConfig, log),
   };
   services.quotaSync.start();
   return {

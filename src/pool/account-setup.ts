@@ -5,18 +5,17 @@
  * account invalid, as on the chat path.
  */
 import type { Logger } from 'pino';
-import type { GrokTransport } from '../upstream/grok/transport/index.js';
+import type { AccountUpstream } from '../upstream/types.js';
 import type { Config } from '../config/schema.js';
 import { UpstreamError } from '../errors.js';
 import { mapLimit } from '../lib/map-limit.js';
 import { kindOf, type Store } from '../store/types.js';
-import { enableNsfw, type NsfwStep } from '../upstream/grok/nsfw.js';
 
 export interface NsfwResult {
   id: string;
   ok: boolean;
   /** Steps that succeeded, in order. */
-  steps: NsfwStep[];
+  steps: string[];
   error?: string;
 }
 
@@ -25,7 +24,8 @@ export const NSFW_TAG = 'nsfw';
 export class AccountSetup {
   constructor(
     private readonly store: Store,
-    private readonly grok: GrokTransport,
+    /** grok.com's account upstream (the only provider with adult-content settings). */
+    private readonly grok: AccountUpstream,
     private readonly config: () => Config,
     private readonly log: Logger,
   ) {}
@@ -36,9 +36,9 @@ export class AccountSetup {
     return mapLimit(targets, this.config().token.nsfw_concurrency, async (acc): Promise<NsfwResult> => {
       if (typeof acc === 'string') return { id: acc, ok: false, steps: [], error: 'no such account' };
       if (kindOf(acc) !== 'grok') return { id: acc.id, ok: false, steps: [], error: 'not a grok.com account' };
-      const steps: NsfwStep[] = [];
+      const steps: string[] = [];
       try {
-        await enableNsfw(this.config(), this.grok, acc.token, (s) => steps.push(s));
+        await this.grok.enableNsfw(acc.token, (s) => steps.push(s));
         const fresh = await this.store.getAccount(acc.id);
         if (fresh && !fresh.tags.includes(NSFW_TAG)) await this.store.updateAccount(acc.id, { tags: [...fresh.tags, NSFW_TAG] });
         return { id: acc.id, ok: true, steps };

@@ -3,7 +3,6 @@ import type { Config } from '../config/schema.js';
 import type { ModelSpec, ProviderName } from '../core/models.js';
 import { AppError, UpstreamError, errors } from '../errors.js';
 import type { Lease, LeaseRequest, LeaseResult, Outcome, PoolPolicy, Store } from '../store/types.js';
-import { isGrokAntiBot } from '../upstream/grok/classify.js';
 import { noteLeaseProvider, upstreamAttempts, upstreamFailovers, upstreamRetries } from '../metrics/registry.js';
 import { onlyCapBlocks, SlotQueue } from './queue/slot-queue.js';
 
@@ -25,10 +24,12 @@ export type Attempt<T> = (lease: Lease) => Promise<T>;
  */
 export class AccountPool {
   /**
-   * Called before the one same-account retry after grok.com's own anti-bot refusal (code 7): gets
-   * the account's egress a fresh connection and, with a solver configured, fresh clearance.
+   * A provider's anti-bot recovery (bootstrap.ts wires the registry's account upstreams): `matches`
+   * says whether a failure is its anti-bot refusal (grok.com's code 7); `refresh` runs before the
+   * one same-account retry (a fresh connection for the account's egress and, with a solver
+   * configured, fresh clearance). Unset: no such retry.
    */
-  onAntiBot: ((token: string) => Promise<void>) | undefined;
+  antiBot: { matches(provider: ProviderName, err: UpstreamError): boolean; refresh(provider: ProviderName, token: string): Promise<void> } | undefined;
 
   constructor(
     private readonly store: Store,
@@ -171,12 +172,13 @@ export class AccountPool {
     try {
       return await attempt(lease);
     } catch (err) {
-      if (!(err instanceof UpstreamError) || (lease.provider ?? 'grok') !== 'grok' || !isGrokAntiBot(err) || signal.aborted) throw err;
+      const provider = lease.provider ?? 'grok';
+      if (!(err instanceof UpstreamError) || !this.antiBot?.matches(provider, err) || signal.aborted) throw err;
       this.antiBotRetries++;
-      upstreamAttempts.inc({ provider: 'grok', result: err.code ?? 'unknown' });
-      upstreamRetries.inc({ provider: 'grok', class: err.code ?? 'unknown' });
-      this.log.warn({ account: lease.accountId }, 'grok.com anti-bot refusal: refreshing the identity and retrying once on the same account');
-      await this.onAntiBot?.(lease.token).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'identity refresh failed'));
+      upstreamAttempts.inc({ provider, result: err.code ?? 'unknown' });
+      upstreamRetries.inc({ provider, class: err.code ?? 'unknown' });
+      this.log.warn({ account: lease.accountId, provider }, 'anti-bot refusal: refreshing the identity and retrying once on the same account');
+      await this.antiBot.refresh(provider, lease.token).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'identity refresh failed'));
       return attempt(lease);
     }
   }

@@ -6,13 +6,12 @@
  * batch with bounded concurrency, and instances tick at random offsets, so syncs spread out.
  */
 import type { Logger } from 'pino';
-import type { GrokTransport } from '../upstream/grok/transport/index.js';
+import type { AccountUpstream, MediaQuotaWindow as ImagineWindow, QuotaWindow as RateLimitWindow } from '../upstream/types.js';
 import type { Config } from '../config/schema.js';
 import type { Tier } from '../core/models.js';
 import { UpstreamError } from '../errors.js';
 import { mapLimit } from '../lib/map-limit.js';
 import { kindOf, type Account, type ModeQuota, type Store } from '../store/types.js';
-import { fetchImagineQuota, fetchRateLimits, inferTier, type ImagineWindow, type RateLimitWindow } from '../upstream/grok/quota.js';
 
 export interface SyncResult {
   id: string;
@@ -41,7 +40,8 @@ export class QuotaSync {
 
   constructor(
     private readonly store: Store,
-    private readonly grok: GrokTransport,
+    /** grok.com's account upstream (quota windows are grok.com's). */
+    private readonly grok: AccountUpstream,
     private readonly config: () => Config,
     private readonly log: Logger,
     private readonly opts: QuotaSyncOptions = {},
@@ -79,13 +79,13 @@ export class QuotaSync {
 
   private async syncLocked(acc: Account): Promise<SyncResult> {
     const cfg = this.config();
-    const fetch = (mode: string) => fetchRateLimits(cfg, this.grok, acc.token, mode);
+    const fetch = (mode: string) => this.grok.quota(acc.token, mode);
     const windows: Record<string, RateLimitWindow | null> = {};
     try {
       // Every tier has "fast" and only heavy accounts "heavy": together they tell the tier, which
       // tells the other modes to ask for.
       [windows.fast, windows.heavy] = await Promise.all([fetch('fast'), fetch('heavy')]);
-      const guess = inferTier(windows) ?? acc.tier;
+      const guess = this.grok.inferTier(windows) ?? acc.tier;
       const tierModes = { basic: cfg.token.basic_modes, super: cfg.token.super_modes, heavy: cfg.token.heavy_modes };
       const rest = tierModes[guess].filter((m) => m !== 'fast' && m !== 'heavy');
       const more = await Promise.all(rest.map((m) => fetch(m)));
@@ -99,7 +99,7 @@ export class QuotaSync {
       this.log.warn({ account: acc.id, err: (err as Error).message }, 'quota sync failed');
       return { id: acc.id, ok: false, status: acc.status, error: (err as Error).message };
     }
-    const tier = inferTier(windows) ?? acc.tier;
+    const tier = this.grok.inferTier(windows) ?? acc.tier;
     const now = Date.now();
     const quotas: Record<string, ModeQuota> = {};
     for (const [mode, w] of Object.entries(windows)) {
@@ -127,7 +127,7 @@ export class QuotaSync {
   private async imagineQuotas(acc: Account, cfg: Config, now: number): Promise<Record<string, ModeQuota>> {
     let windows: Record<string, ImagineWindow>;
     try {
-      windows = await fetchImagineQuota(cfg, this.grok, acc.token);
+      windows = await this.grok.mediaQuota(acc.token);
     } catch (err) {
       this.log.warn({ account: acc.id, err: (err as Error).message }, 'quota sync: imagine quota not read');
       return Object.fromEntries(Object.entries(acc.quotas).filter(([k]) => k.startsWith('imagine:')));

@@ -1,6 +1,6 @@
 import type { ProviderName } from '../core/models.js';
 import { UpstreamError } from '../errors.js';
-import type { ChatUpstream, ImageUpstream, Provider, VideoUpstream } from './types.js';
+import type { AccountUpstream, ChatUpstream, ImageUpstream, Provider, VideoUpstream } from './types.js';
 
 /**
  * The providers this server speaks to, by name. bootstrap.ts builds it with one line per provider
@@ -42,6 +42,11 @@ export class ProviderRegistry {
   /** The video upstream of a provider, when it has one. */
   video(name: ProviderName): VideoUpstream | undefined {
     return this.byName.get(name)?.video;
+  }
+
+  /** The account upstream of a provider, when it has one. */
+  account(name: ProviderName): AccountUpstream | undefined {
+    return this.byName.get(name)?.account;
   }
 
   private require(name: ProviderName): Provider {

@@ -1,6 +1,7 @@
 import type { UpstreamEvent } from '../core/events.js';
 import type { ChatIntent } from '../core/intent.js';
-import type { ProviderName } from '../core/models.js';
+import type { ProviderName, Tier } from '../core/models.js';
+import type { UpstreamError } from '../errors.js';
 import type { Lease } from '../store/types.js';
 
 export interface ChatCallContext {
@@ -74,6 +75,40 @@ export interface VideoUpstream {
   generate(lease: Lease, req: VideoRequest, image: ImageInput | null, signal: AbortSignal, onProgress: (percent: number) => void): Promise<Buffer>;
 }
 
+/** One mode's quota window on an account (chat modes). */
+export interface QuotaWindow {
+  remaining: number;
+  total: number;
+  windowSeconds: number;
+}
+
+/** One media quota group's window (no total reported). */
+export interface MediaQuotaWindow {
+  remaining: number;
+  windowSeconds: number;
+  /** Epoch ms when a spent group is available again, when the provider says. */
+  nextAvailableAt: number | null;
+}
+
+/**
+ * What the pool asks a provider about its accounts, outside any request: quota windows and the
+ * tier they imply, one-time setup (content settings), and which failures the provider wants
+ * retried once on the same account after a refreshed identity.
+ */
+export interface AccountUpstream {
+  /** The window of one mode, or null when the account's tier lacks the mode. */
+  quota(token: string, mode: string, signal?: AbortSignal): Promise<QuotaWindow | null>;
+  /** Media quota groups by key (groups the account lacks are left out). */
+  mediaQuota(token: string, signal?: AbortSignal): Promise<Record<string, MediaQuotaWindow>>;
+  /** The tier the windows imply; null when they do not tell. */
+  inferTier(windows: Record<string, QuotaWindow | null | undefined>): Tier | null;
+  /** Turns on adult content for the account, reporting each step done. */
+  enableNsfw(token: string, done: (step: string) => void): Promise<void>;
+  /** A refusal by the provider's anti-bot layer: one retry on the same account after `refreshIdentity`. */
+  isAntiBot(err: UpstreamError): boolean;
+  refreshIdentity(token: string): Promise<void>;
+}
+
 /** A model an upstream lists for itself (merged into /v1/models as `<provider>/<id>`). */
 export interface ListedModel {
   id: string;
@@ -90,6 +125,7 @@ export interface Provider {
   chat: ChatUpstream;
   images?: ImageUpstream;
   video?: VideoUpstream;
+  account?: AccountUpstream;
   /** Its own model list, read with one of its credentials (null: none in the pool). */
   listModels?(key: string | null): Promise<ListedModel[]>;
   close(): Promise<void>;

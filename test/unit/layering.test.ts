@@ -60,10 +60,5 @@ describe('source layering', () => {
  */
 const STILL_DIRECT: string[] = [
   'media/services.ts → upstream/grok/transport/index.ts',
-  'pool/account-setup.ts → upstream/grok/nsfw.ts',
-  'pool/account-setup.ts → upstream/grok/transport/index.ts',
-  'pool/pool.ts → upstream/grok/classify.ts',
-  'pool/quota-sync.ts → upstream/grok/quota.ts',
-  'pool/quota-sync.ts → upstream/grok/transport/index.ts',
   'routes/admin/stats.ts → upstream/grok/unknown-frames.ts',
 ];

@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { ModelSpec } from '../../src/core/models.js';
 import { AppError, UpstreamError } from '../../src/errors.js';
 import { AccountPool } from '../../src/pool/pool.js';
-import { classifyHttp } from '../../src/upstream/grok/classify.js';
+import { classifyHttp, isGrokAntiBot } from '../../src/upstream/grok/classify.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 
 const model: ModelSpec = { id: 'm', kind: 'chat', modes: ['fast'], tier: 'basic', thinking: false, cost: 1, ownedBy: 'x', created: 0 };
@@ -31,7 +31,7 @@ describe('AccountPool.acquire', () => {
   it("retries grok.com's anti-bot refusal (code 7) once on the same account after refreshing its identity", async () => {
     await store.importAccounts([{ token: 'a' }, { token: 'b' }]);
     const refreshed: string[] = [];
-    pool.onAntiBot = async (token) => void refreshed.push(token);
+    pool.antiBot = { matches: (provider, err) => provider === 'grok' && isGrokAntiBot(err), refresh: async (_provider, token) => void refreshed.push(token) };
     const seen: string[] = [];
     const antiBot = () => classifyHttp(403, '{"error":{"code":7,"message":"Request rejected by anti-bot rules.","details":[]}}');
     const got = await pool.acquire(model, new AbortController().signal, async (lease) => {

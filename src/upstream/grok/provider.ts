@@ -1,5 +1,6 @@
 import type { Config } from '../../config/schema.js';
 import type { ChatUpstream, Provider } from '../types.js';
+import { createGrokAccountUpstream } from './account.js';
 import { createGrokImageUpstream } from './images.js';
 import { createGrokVideoUpstream } from './video/upstream.js';
 import { createRestChatUpstream } from './rest-chat.js';
@@ -9,13 +10,12 @@ import { createWsChatUpstream } from './ws-chat.js';
 /**
  * grok.com as a provider: chat over the mgw WebSocket or the REST endpoint (grok.chat_transport,
  * read per turn so a settings change applies to the next request), and its images (imagine rounds,
- * edits, the chat path) and video. Quota and setup calls still go through the transport directly
- * (see docs/architecture.md, "what is left").
+ * edits, the chat path), video and accounts (quota, tier, NSFW setup, anti-bot recovery).
  * The transport belongs to bootstrap.ts, which closes it.
  */
 export function createGrokProvider(config: () => Config, grok: GrokTransport): Provider {
   const ws = createWsChatUpstream(config, grok);
   const rest = createRestChatUpstream(config, grok);
   const chat: ChatUpstream = { openChat: (intent, ctx) => (config().grok.chat_transport === 'ws' ? ws : rest).openChat(intent, ctx) };
-  return { name: 'grok', chat, images: createGrokImageUpstream(config, grok), video: createGrokVideoUpstream(config, grok), close: async () => {} };
+  return { name: 'grok', chat, images: createGrokImageUpstream(config, grok), video: createGrokVideoUpstream(config, grok), account: createGrokAccountUpstream(config, grok), close: async () => {} };
 }
