@@ -126,6 +126,8 @@ export interface Provider {
   images?: ImageUpstream;
   video?: VideoUpstream;
   account?: AccountUpstream;
+  /** Frames or fields the provider sent that this server does not know, by kind:name (admin stats). */
+  unknownFrames?(): Record<string, number>;
   /** Its own model list, read with one of its credentials (null: none in the pool). */
   listModels?(key: string | null): Promise<ListedModel[]>;
   close(): Promise<void>;

@@ -60,5 +60,4 @@ describe('source layering', () => {
  */
 const STILL_DIRECT: string[] = [
   'media/services.ts → upstream/grok/transport/index.ts',
-  'routes/admin/stats.ts → upstream/grok/unknown-frames.ts',
 ];

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { settingsHelp } from '../../config/help.js';
 import { errors } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { unknownFrames } from '../../upstream/grok/unknown-frames.js';
 
 /** Usage figures, the recent-request log, and the settings' help texts for the console. */
 export function registerStatsRoutes(app: FastifyInstance, services: Services): void {
@@ -20,7 +19,7 @@ export function registerStatsRoutes(app: FastifyInstance, services: Services): v
       // Requests waiting for a concurrency slot right now (every instance, on a shared store).
       queue_depth: await services.pool.queueDepth(),
       // What grok.com sent that this process does not know (frame kinds, channels, cards), by kind:name.
-      upstream_unknown: unknownFrames.snapshot(),
+      upstream_unknown: services.providers.get('grok')?.unknownFrames?.() ?? {},
       generated_at: new Date(now).toISOString(),
     };
   });

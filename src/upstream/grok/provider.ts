@@ -2,6 +2,7 @@ import type { Config } from '../../config/schema.js';
 import type { ChatUpstream, Provider } from '../types.js';
 import { createGrokAccountUpstream } from './account.js';
 import { createGrokImageUpstream } from './images.js';
+import { unknownFrames } from './unknown-frames.js';
 import { createGrokVideoUpstream } from './video/upstream.js';
 import { createRestChatUpstream } from './rest-chat.js';
 import type { GrokTransport } from './transport/index.js';
@@ -17,5 +18,5 @@ export function createGrokProvider(config: () => Config, grok: GrokTransport): P
   const ws = createWsChatUpstream(config, grok);
   const rest = createRestChatUpstream(config, grok);
   const chat: ChatUpstream = { openChat: (intent, ctx) => (config().grok.chat_transport === 'ws' ? ws : rest).openChat(intent, ctx) };
-  return { name: 'grok', chat, images: createGrokImageUpstream(config, grok), video: createGrokVideoUpstream(config, grok), account: createGrokAccountUpstream(config, grok), close: async () => {} };
+  return { name: 'grok', chat, images: createGrokImageUpstream(config, grok), video: createGrokVideoUpstream(config, grok), account: createGrokAccountUpstream(config, grok), unknownFrames: () => unknownFrames.snapshot(), close: async () => {} };
 }
