@@ -71,13 +71,14 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     refresh: async (provider, token) => providers.account(provider)?.refreshIdentity(token),
   };
   await importConfiguredXaiKeys(config, store, log);
-  const { media, tasks } = await createMediaServices({ config: getConfig, pool, grok, providers, log, tasks: sharedTasks });
+  const { media, tasks } = await createMediaServices({ config: getConfig, pool, providers, log, tasks: sharedTasks });
   const services: Services = {
     config: getConfig,
     store,
     responses,
     pool,
     media,
+    grokTransport: grok,
     tasks,
     chat: providers.chat(),
     providers,

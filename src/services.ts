@@ -12,6 +12,7 @@ import type { ResponseStore } from './store/responses.js';
 import type { StatsStore } from './stats/types.js';
 import type { TaskStore } from './store/tasks.js';
 import type { Store } from './store/types.js';
+import type { GrokTransport } from './upstream/grok/transport/index.js';
 import type { ProviderRegistry } from './upstream/registry.js';
 import type { ChatUpstream } from './upstream/types.js';
 
@@ -27,8 +28,10 @@ export interface Services {
   chat: ChatUpstream;
   /** Every upstream by name (registry.ts): chat, images, model lists. */
   providers: ProviderRegistry;
-  /** Media cache, video task runner and the grok.com transport for media calls. */
+  /** Media cache and the video task runner. */
   media: MediaServices;
+  /** grok.com's transport, for its own diagnostics only (the doctor, the egress view); requests go through `providers`. */
+  grokTransport: GrokTransport;
   /** Video tasks (API.md §4.7), shared by every instance through the store. */
   tasks: TaskStore;
   log: Logger;

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { GrokTransport } from '../upstream/grok/transport/index.js';
 import type { Config } from '../config/schema.js';
 import type { AccountPool } from '../pool/pool.js';
 import type { ProviderRegistry } from '../upstream/registry.js';
@@ -12,8 +11,6 @@ import { MediaCache } from './cache.js';
 export interface MediaServices {
   cache: MediaCache;
   videos: VideoTaskService;
-  /** The grok.com transport (imagine, uploads, asset downloads). */
-  grok: GrokTransport;
   close(): Promise<void>;
 }
 
@@ -24,7 +21,6 @@ export interface MediaServices {
 export async function createMediaServices(opts: {
   config: () => Config;
   pool: AccountPool;
-  grok: GrokTransport;
   providers: ProviderRegistry;
   log: Logger;
   tasks?: TaskStore;
@@ -47,7 +43,6 @@ export async function createMediaServices(opts: {
     media: {
       cache,
       videos,
-      grok: opts.grok,
       async close() {
         await videos.close();
         await store.close();

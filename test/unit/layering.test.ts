@@ -50,14 +50,6 @@ describe('source layering', () => {
   it('routes, media, tasks and pool import nothing from upstream/grok', () => {
     const above = files.filter((f) => /^(routes|media|tasks|pool)\//.test(rel(f)));
     const offending = above.flatMap((f) => (graph.get(f) ?? []).filter((d) => rel(d).startsWith('upstream/grok/')).map((d) => `${rel(f)} → ${rel(d)}`));
-    expect(offending.sort()).toEqual(STILL_DIRECT);
+    expect(offending).toEqual([]);
   });
 });
-
-/**
- * Calls not yet behind a capability interface (docs/architecture.md, "what is left"). The list
- * only shrinks: a new direct import fails the test, and so does a moved one left on the list.
- */
-const STILL_DIRECT: string[] = [
-  'media/services.ts → upstream/grok/transport/index.ts',
-];

@@ -9,7 +9,7 @@ import type { Services } from '../../services.js';
  */
 export function registerUpstreamAdminRoutes(app: FastifyInstance, services: Services): void {
   // The one grok.com transport; it lives with the media services, which were its first users.
-  const transport = () => services.media.grok;
+  const transport = () => services.grokTransport;
 
   app.post<{ Params: { id: string } }>('/admin/api/tokens/:id/doctor', async (req) => {
     const account = await services.store.getAccount(req.params.id);
