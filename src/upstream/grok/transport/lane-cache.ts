@@ -13,8 +13,7 @@ export interface Laned<T> {
  * Transport or Session costs about 9–10 ms of CPU (measured: 10.4 ms per createTransport, 8.8 ms
  * per createSession, against 0.4 ms for a request on a reused one), so a turn takes an idle one
  * for its egress and identity, and gives it back when done. Because a client serves one turn at
- * a time, cutting its lane's connections stops exactly that turn; the client itself stays good and
- * opens a fresh connection next time.
+ * a time, cutting its lane's connections stops exactly that turn; such a client is then replaced.
  */
 const MAX_IDLE_PER_KEY = 32;
 
@@ -38,10 +37,13 @@ export class LaneCache<T> {
     return { key, handle: await create(proxyUrl, lane), lane, lastUsed: Date.now() };
   }
 
-  /** Back to the idle list; `clean` false cuts the connection first (an aborted or failed turn). */
+  /**
+   * Back to the idle list after a clean turn. After an aborted or failed one the connection is
+   * cut and the client discarded: wreq learns of a cut connection only asynchronously, and a turn
+   * that reused the client at once could still be handed the dead connection (seen as a reset).
+   */
   give(e: Laned<T>, clean: boolean): void {
-    if (!clean) this.relay.cut(e.lane);
-    if (e.lane.killed) return void this.dispose(e.handle).catch(() => {});
+    if (!clean || e.lane.killed) return this.discard(e);
     e.lastUsed = Date.now();
     let list = this.idle.get(e.key);
     if (!list) this.idle.set(e.key, (list = []));

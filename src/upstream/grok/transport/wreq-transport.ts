@@ -90,7 +90,13 @@ export class WreqTransport implements GrokTransport {
         connect: async () => {
           const client = await this.sockets.take(key, o.account, (proxy) => createSession({ browser: profile as never, os: os as never, proxy, trustStore: this.trustStore() }));
           const { headers } = this.prepare(o.headers, client.lane.egress, o.account);
-          return { session: client.handle, headers: chromeUpgradeOrder(headers), release: () => this.sockets.give(client, false) };
+          // An upgraded connection never goes back to a pool, so the session is as good as new once
+          // the socket's connection is cut.
+          const release = () => {
+            this.relay.cut(client.lane);
+            this.sockets.give(client, true);
+          };
+          return { session: client.handle, headers: chromeUpgradeOrder(headers), release };
         },
       },
       h,
