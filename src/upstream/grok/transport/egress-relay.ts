@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { Egress, EgressPool } from './egress-pool.js';
-import { openTunnel } from './proxy-tunnel.js';
+import { ExactReader, openTunnel } from './proxy-tunnel.js';
 
 /**
  * A SOCKS5 relay on the loopback interface that every wreq connection goes through. The TLS
@@ -189,7 +189,7 @@ interface Request {
 
 /** The server side of the SOCKS5 greeting, authentication and CONNECT. */
 async function handshake(client: Socket, authorise: (user: string, pass: string) => Lane | undefined): Promise<Request> {
-  const reader = new Reader(client);
+  const reader = new ExactReader(client, 'closed during the SOCKS handshake');
   const [ver, n] = await reader.read(2);
   if (ver !== 0x05) throw new Error('not SOCKS5');
   const methods = await reader.read(n!);
@@ -219,53 +219,5 @@ async function handshake(client: Socket, authorise: (user: string, pass: string)
     client.end(Buffer.from([0x05, 0x07, 0x00, 0x01, 0, 0, 0, 0, 0, 0]));
     throw new Error('only CONNECT');
   }
-  return { lane, host, port, rest: reader.detach() };
-}
-
-/** Exact-length reads off a socket during the handshake. */
-class Reader {
-  private buf: Buffer = Buffer.alloc(0);
-  private want: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
-  private ended = false;
-  private readonly onData = (chunk: Buffer) => {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    this.serve();
-  };
-  private readonly onEnd = () => {
-    this.ended = true;
-    this.serve();
-  };
-
-  constructor(private readonly socket: Socket) {
-    socket.on('data', this.onData);
-    socket.on('close', this.onEnd);
-  }
-
-  read(n: number): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      this.want = { n, resolve, reject };
-      this.serve();
-    });
-  }
-
-  detach(): Buffer {
-    this.socket.off('data', this.onData);
-    this.socket.off('close', this.onEnd);
-    this.socket.pause();
-    return this.buf;
-  }
-
-  private serve(): void {
-    const w = this.want;
-    if (!w) return;
-    if (this.buf.length >= w.n) {
-      this.want = undefined;
-      const out = this.buf.subarray(0, w.n);
-      this.buf = this.buf.subarray(w.n);
-      w.resolve(out);
-    } else if (this.ended) {
-      this.want = undefined;
-      w.reject(new Error('closed during the SOCKS handshake'));
-    }
-  }
+  return { lane, host, port, rest: reader.detach(true) };
 }

@@ -147,8 +147,11 @@ function encodeAddress(address: string): Buffer {
   return Buffer.concat([Buffer.from([0x03, name.length]), name]);
 }
 
-/** Reads exact byte counts off a socket during the handshake, then hands the socket back. */
-class ExactReader {
+/**
+ * Reads exact byte counts off a socket during a handshake (both sides of SOCKS5: our client
+ * towards an egress proxy, and the egress relay's server side), then hands the socket back.
+ */
+export class ExactReader {
   private buf: Buffer = Buffer.alloc(0);
   private want: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
@@ -157,11 +160,14 @@ class ExactReader {
     this.serve();
   };
   private readonly onEnd = (e?: Error) => {
-    this.failure = e ?? proxyError('the proxy closed the connection during the handshake', 'ECONNRESET');
+    this.failure = e ?? proxyError(this.closedMessage, 'ECONNRESET');
     this.serve();
   };
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly closedMessage = 'the proxy closed the connection during the handshake',
+  ) {
     socket.on('data', this.onData);
     socket.on('error', this.onEnd);
     socket.on('close', this.onEnd);
@@ -174,13 +180,17 @@ class ExactReader {
     });
   }
 
-  /** Stops listening; returns bytes read past the handshake (they belong to the tunnel). */
-  detach(): Buffer {
+  /**
+   * Stops listening; returns bytes read past the handshake (they belong to the tunnel). By default
+   * the socket stays flowing: nothing arrives before our side speaks first (TLS ClientHello or the
+   * HTTP upgrade), and whoever takes the socket attaches its own listeners before that. `pause`
+   * holds data back until the new owner reads (the relay, whose peer may speak at any time).
+   */
+  detach(pause = false): Buffer {
     this.socket.off('data', this.onData);
     this.socket.off('error', this.onEnd);
     this.socket.off('close', this.onEnd);
-    // The socket stays flowing: nothing arrives before our side speaks first (TLS ClientHello or
-    // the HTTP upgrade), and whoever takes the socket attaches its own listeners before that.
+    if (pause) this.socket.pause();
     return this.buf;
   }
 
