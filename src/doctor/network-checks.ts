@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Config } from '../config/schema.js';
-import { CLOUDFLARE_MARKERS, classifyNetwork } from '../upstream/grok/classify.js';
+import { classifyNetwork } from '../upstream/grok/classify.js';
 import { buildCookie, identityHeaders } from '../upstream/grok/headers.js';
 import { isChallenge } from '../upstream/grok/transport/cloudflare.js';
 import type { EgressStatus, GrokTransport } from '../upstream/grok/transport/index.js';
@@ -146,7 +146,7 @@ export function checkCloudflare(config: Config, p: Probe): LayerResult {
   // The transport records a solver's failure on the egress (FLARESOLVERR_URL set, challenge still there).
   const e = p.egress;
   const solverFailed = e?.lastError && e.lastErrorAt && Date.parse(e.lastErrorAt) >= p.startedAt && /challenge not solved/.test(e.lastError) ? ` ${e.lastError}.` : '';
-  const challenged = isChallenge(r.status, r.headers) || ((r.status === 403 || r.status === 503) && CLOUDFLARE_MARKERS.some((m) => r.body.toLowerCase().includes(m)));
+  const challenged = isChallenge(r.status, r.headers, r.body);
   if (challenged) {
     const why = `HTTP ${r.status} ${type}${mitigated ? `, cf-mitigated: ${mitigated}` : ''}${ray ? `, cf-ray ${ray}` : ''}`;
     return layer('cloudflare', 'fail', `Challenged: ${why}.${solverFailed}${held}`, cloudflareAdvice({ config, egress: p.egress?.url ?? null, dialError: null }), 'upstream_anti_bot');

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../../error-codes.js';
 import { UpstreamError, type Disposition } from '../../errors.js';
 import type { AccountEffect } from '../../store/types.js';
+import { isChallenge } from './transport/cloudflare.js';
 
 /**
  * The one classifier (DESIGN.md §3.4): every upstream failure — HTTP status + body, an error frame
@@ -29,7 +30,6 @@ export const INVALID_CREDENTIAL_MARKERS = [
 export const ANTI_BOT_MARKERS = ['anti-bot'];
 export const ANTI_BOT_CODE = 7;
 /** §5.1: a Cloudflare challenge page instead of JSON. */
-export const CLOUDFLARE_MARKERS = ['just a moment', 'cf-chl', 'challenge-platform', 'cf_chl', 'attention required! | cloudflare'];
 /** §5.1: request-scoped moderation refusal — the prompt, not the account, is the problem. */
 export const SAFETY_MARKERS = ['content violates usage guidelines', 'safety_check_type_'];
 /** §5.2: rate limiting (error code 8). */
@@ -159,20 +159,12 @@ function classifyByContent(lower: string, code: number | undefined, said: string
   return null;
 }
 
-/** A Cloudflare challenge (docs/upstream-identity.md §4): `cf-mitigated: challenge`, or a 403/503 HTML page. */
-function isCloudflareChallenge(status: number, headers: Record<string, string | string[] | undefined>, lowerBody: string): boolean {
-  if (String(headers['cf-mitigated'] ?? '').toLowerCase() === 'challenge') return true;
-  if (status !== 403 && status !== 503) return false;
-  const type = String(headers['content-type'] ?? '').toLowerCase();
-  return type.startsWith('text/html') || has(lowerBody, CLOUDFLARE_MARKERS) || (status === 403 && lowerBody.includes('<html'));
-}
-
 /** Classifies a non-2xx answer. `bodyText` should be a bounded prefix of the body (≤ 64 KiB). */
 export function classifyHttp(status: number, bodyText: string, headers: Record<string, string | string[] | undefined> = {}): UpstreamError {
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
   const lower = bodyText.toLowerCase();
   const said = upstreamMessage(bodyText);
-  if (isCloudflareChallenge(status, headers, lower)) {
+  if (isChallenge(status, headers, bodyText)) {
     // Cloudflare's verdict on the egress (IP + TLS + UA), never the account's fault.
     const egress = headers['x-grok2api-egress'];
     const via = egress ? ` through egress ${String(egress)}` : '';

@@ -35,11 +35,20 @@ export function withCloudflareCookies(cookie: string | undefined, egress: Egress
   return kept.join('; ');
 }
 
-/** A Cloudflare challenge page rather than an answer from grok.com. */
-export function isChallenge(status: number, headers: Record<string, string | string[]>): boolean {
+/** Texts of Cloudflare's challenge and block pages (a body without the headers still shows it). */
+export const CLOUDFLARE_MARKERS = ['just a moment', 'cf-chl', 'challenge-platform', 'cf_chl', 'attention required! | cloudflare'];
+
+/**
+ * A Cloudflare challenge rather than an answer from grok.com (docs/upstream-identity.md §4):
+ * `cf-mitigated: challenge`, or a 403/503 HTML page (by its content type or, when a bounded prefix
+ * of the body is given, by its text). The one rule for the transport, the classifier and the doctor.
+ */
+export function isChallenge(status: number, headers: Record<string, string | string[] | undefined>, body = ''): boolean {
   if (String(headers['cf-mitigated'] ?? '').toLowerCase() === 'challenge') return true;
-  const type = String(headers['content-type'] ?? '').toLowerCase();
-  return (status === 403 || status === 503) && type.startsWith('text/html');
+  if (status !== 403 && status !== 503) return false;
+  if (String(headers['content-type'] ?? '').toLowerCase().startsWith('text/html')) return true;
+  const lower = body.toLowerCase();
+  return CLOUDFLARE_MARKERS.some((m) => lower.includes(m)) || (status === 403 && lower.includes('<html'));
 }
 
 export interface Solution {
