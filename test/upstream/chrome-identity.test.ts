@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gatewayHeaders } from '../../src/upstream/grok/mgw-connect.js';
 import { createGrokTransport } from '../../src/upstream/grok/transport/index.js';
 import { browserIdentity, checkIdentityConfig, chromeProfileNames, newestChromeProfile, profileForUserAgent } from '../../src/upstream/grok/transport/chrome-identity.js';
 import { testConfig } from './helpers.js';
@@ -47,5 +48,12 @@ describe('browser identity', () => {
       expect(major(id.userAgent)).toBe(id.profile.slice('chrome_'.length));
       expect(id.secChUa).toContain(`v="${id.profile.slice('chrome_'.length)}"`);
     }
+  });
+
+  it('puts the identity\'s User-Agent on calls built outside buildGrokHeaders (grok.user_agent may be empty)', () => {
+    const config = testConfig();
+    expect(config.grok.user_agent).toBe('');
+    // The undici fallback sends these headers as they are, so an empty UA would go out.
+    expect(gatewayHeaders(config, 'tok', 'uid')['User-Agent']).toBe(browserIdentity(config.grok, 'tok').userAgent);
   });
 });

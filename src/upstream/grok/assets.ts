@@ -2,7 +2,7 @@ import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
 import { readBounded, upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
-import { buildCookie, latin1Safe } from './headers.js';
+import { buildCookie, userAgentFor } from './headers.js';
 
 /** Hosts generated media may come from besides the configured origins (spec §2.8, G). */
 const PUBLIC_ASSET_HOSTS = new Set(['assets.grok.com', 'imagine-public.x.ai', 'imgen.x.ai']);
@@ -44,7 +44,7 @@ export async function downloadAsset(config: Config, http: GrokTransport, token: 
         'Sec-Fetch-Mode': 'navigate',
         'Sec-Fetch-Site': 'same-site',
         'Upgrade-Insecure-Requests': '1',
-        'User-Agent': latin1Safe(config.grok.user_agent),
+        'User-Agent': userAgentFor(config.grok, token),
       },
     });
     if (res.statusCode < 200 || res.statusCode >= 300) {

@@ -94,9 +94,8 @@ export function clientHints(userAgent: string): Record<string, string> {
   };
 }
 
-/** The identity headers of the impersonated Chrome (UA and low-entropy client hints), for an account. */
-export function identityHeaders(grok: BrowserIdentityConfig, token?: string): Record<string, string> {
-  const id = browserIdentity(grok, token);
+/** The identity headers of a Chrome identity: its UA and low-entropy client hints. */
+function hintsOf(id: BrowserIdentity): Record<string, string> {
   return {
     'Sec-Ch-Ua-Platform': id.secChUaPlatform,
     'User-Agent': latin1Safe(id.userAgent),
@@ -105,16 +104,23 @@ export function identityHeaders(grok: BrowserIdentityConfig, token?: string): Re
   };
 }
 
+/** The identity headers of the impersonated Chrome (UA and low-entropy client hints), for an account. */
+export function identityHeaders(grok: BrowserIdentityConfig, token?: string): Record<string, string> {
+  return hintsOf(browserIdentity(grok, token));
+}
+
+/** The User-Agent the account's requests carry (the transport's identity; never `grok.user_agent` raw, which may be empty). */
+export function userAgentFor(grok: BrowserIdentityConfig, token?: string): string {
+  return latin1Safe(browserIdentity(grok, token).userAgent);
+}
+
 /**
  * What a browser's same-origin `fetch()` from a grok.com page sends besides its own headers:
  * priority, referer, the client hints and user agent of `id`, and the Sec-Fetch triple.
  */
 export function sameOriginFetch(origin: string, id: BrowserIdentity): Record<string, string> {
   return {
-    'Sec-Ch-Ua-Platform': id.secChUaPlatform,
-    'User-Agent': latin1Safe(id.userAgent),
-    'Sec-Ch-Ua': id.secChUa,
-    'Sec-Ch-Ua-Mobile': id.secChUaMobile,
+    ...hintsOf(id),
     Priority: 'u=1, i',
     Referer: `${origin}/`,
     'Sec-Fetch-Dest': 'empty',

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/schema.js';
-import { buildCookie, latin1Safe } from './headers.js';
+import { buildCookie, userAgentFor } from './headers.js';
 
 /** `https://grok.com[/prefix]` → `wss://grok.com[/prefix]/ws/mgw/?uid=<uuid>` (§1.1). */
 export function gatewayUrl(baseUrl: string, uid: string): string {
@@ -15,7 +15,7 @@ export function gatewayHeaders(config: Config, token: string, uid: string): Reco
   const g = config.grok;
   return {
     Origin: new URL(g.base_url).origin,
-    'User-Agent': latin1Safe(g.user_agent),
+    'User-Agent': userAgentFor(g, token),
     'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
     'Cache-Control': 'no-cache',
     Pragma: 'no-cache',

@@ -9,7 +9,7 @@ import type { GrokTransport } from './transport/index.js';
 import type { Config } from '../../config/schema.js';
 import { upstreamTimeouts } from '../http-client.js';
 import { classifyHttp, classifyNetwork } from './classify.js';
-import { buildCookie, buildGrokHeaders, latin1Safe } from './headers.js';
+import { buildCookie, buildGrokHeaders, userAgentFor } from './headers.js';
 import { grpcFrame, grpcStatus, grpcToHttp, nsfwPayload, TOS_PAYLOAD } from './grpc-web.js';
 
 /** `tos`: accepted on accounts.x.ai; `tos_product`: recorded by grok.com itself (needed since 2026-07-18). */
@@ -38,7 +38,7 @@ function grpcHeaders(config: Config, token: string, origin: string, referer: str
     accept: '*/*',
     origin,
     referer,
-    'user-agent': latin1Safe(config.grok.user_agent),
+    'user-agent': userAgentFor(config.grok, token),
     // accounts.x.ai gets no Cloudflare cookie of grok.com (G).
     cookie: buildCookie(token, withCf ? config.grok.cf_clearance : ''),
   };

@@ -1,6 +1,6 @@
 import type { Config } from '../../../config/schema.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
-import { buildCookie, identityHeaders } from '../headers.js';
+import { buildCookie, userAgentFor } from '../headers.js';
 import type { GrokTransport } from '../transport/index.js';
 import { mediaErrors } from '../../media-errors.js';
 import { promptMessage, readImagineFrame, resetMessage, type ImagineRequest } from './payload.js';
@@ -31,7 +31,7 @@ export function imagineHeaders(config: Config, token: string): Record<string, st
   return {
     Pragma: 'no-cache',
     'Cache-Control': 'no-cache',
-    'User-Agent': identityHeaders(config.grok, token)['User-Agent']!,
+    'User-Agent': userAgentFor(config.grok, token),
     Origin: new URL(config.grok.base_url).origin,
     'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
     Cookie: buildCookie(token, config.grok.cf_clearance),
