@@ -4,7 +4,7 @@
  * no clock of their own, so the Redis store's Lua scripts can mirror them line by line.
  */
 import { TIER_RANK, type Tier } from '../core/models.js';
-import { ANSWER_QUALITIES, kindOf, type Account, type CredentialKind, type LeaseRequest, type ModeQuota } from './types.js';
+import { ANSWER_QUALITIES, kindOf, type Account, type CredentialKind, type LeaseRequest, type ModeQuota, type StatusFilter } from './types.js';
 
 /** What `max_quota` assumes for a mode whose quota was never synced: plenty, so fresh accounts get used. */
 export const UNKNOWN_QUOTA = Number.MAX_SAFE_INTEGER;
@@ -28,6 +28,7 @@ export function newAccount(id: string, token: string, tier: Tier, tags: string[]
     consecutiveFailures: 0,
     lastUsedAt: null,
     lastError: null,
+    lastErrorAt: null,
     degraded: {},
     createdAt: now,
   };
@@ -155,4 +156,19 @@ export function degradedCounts(v: unknown): Account['degraded'] {
     if (typeof n === 'number' && Number.isFinite(n) && n > 0) out[k] = n;
   }
   return out;
+}
+
+/**
+ * Whether a bulk delete by `filters` selects the account at `now` (the account is settled on a copy
+ * first, so a passed cooldown counts as active and a refilled window as not spent). `exhausted`:
+ * at least one quota window is known and every known window has nothing left. The Redis delete
+ * script mirrors this.
+ */
+export function matchesStatusFilter(acc: Account, filters: readonly StatusFilter[], now: number): boolean {
+  const a = cloneAccount(acc);
+  settleAccount(a, now);
+  if (filters.includes(a.status)) return true;
+  if (!filters.includes('exhausted')) return false;
+  const windows = Object.values(a.quotas);
+  return windows.length > 0 && windows.every((q) => q.remaining <= 0);
 }

@@ -41,6 +41,7 @@ export function applyOutcome(
 
   acc.failCount++;
   acc.lastError = outcome.message.slice(0, MAX_ERROR_LENGTH);
+  acc.lastErrorAt = now;
   if (outcome.quality) acc.degraded[outcome.quality] = (acc.degraded[outcome.quality] ?? 0) + 1;
   // Only pool-managed states may be changed by traffic; disabled/invalid are final until the operator acts.
   const managed = () => acc.status === 'active' || acc.status === 'cooling';

@@ -40,6 +40,8 @@ export interface Account {
   consecutiveFailures: number;
   lastUsedAt: number | null;
   lastError: string | null;
+  /** Epoch ms of the failure `lastError` describes; absent on accounts stored before it existed. */
+  lastErrorAt?: number | null;
   /**
    * Answers from this account that were retried elsewhere because they were degraded, by kind:
    * cut off before their final frame, empty, or without the reasoning the mode always streams.
@@ -51,6 +53,14 @@ export interface Account {
 /** Why an answer grok.com sent with 200 was not good enough to pass on (see upstream/grok/turn-quality.ts). */
 export type AnswerQuality = 'incomplete' | 'empty' | 'no_reasoning';
 export const ANSWER_QUALITIES: readonly AnswerQuality[] = ['incomplete', 'empty', 'no_reasoning'];
+
+/**
+ * What a bulk delete may select by: a stored status, or `exhausted` (every quota window known for
+ * the account is spent now; see account-rules.ts matchesStatusFilter). Cooling means still cooling
+ * at the time of the call (a cooldown that has passed counts as active).
+ */
+export type StatusFilter = AccountStatus | 'exhausted';
+export const STATUS_FILTERS: readonly StatusFilter[] = ['active', 'cooling', 'invalid', 'disabled', 'exhausted'];
 
 export type SelectionStrategy = 'max_quota' | 'round_robin' | 'random' | 'least_recently_used';
 
@@ -142,6 +152,11 @@ export interface Store {
   setQuotas(id: string, quotas: Record<string, ModeQuota>, tier?: Tier): Promise<void>;
   /** Deletes accounts; returns how many existed. Durable. */
   deleteAccounts(ids: string[]): Promise<number>;
+  /**
+   * Deletes, in one atomic step, every account matching any of the filters at the time of the call
+   * (matchesStatusFilter); returns the ids deleted. An empty filter list deletes nothing. Durable.
+   */
+  deleteAccountsByStatus(filters: StatusFilter[]): Promise<string[]>;
 
   /**
    * Atomically picks the best eligible account and takes one of its concurrency slots.

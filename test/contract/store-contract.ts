@@ -203,6 +203,53 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.listAccounts()).find((a) => a.id === id)!.degraded).toEqual({ incomplete: 1, no_reasoning: 1 });
     });
 
+    it('records when the last failure happened, on reports and on markInvalid', async () => {
+      const { store, clock } = await open();
+      const [id] = await add(store, ['lea-1']);
+      expect((await store.getAccount(id!))!.lastErrorAt ?? null).toBeNull();
+      const l = await mustLease(store, req());
+      await store.report(l.leaseId, { kind: 'failure', effect: 'none', message: 'upstream_bad_response' }, POLICY);
+      expect(await store.getAccount(id!)).toMatchObject({ lastError: 'upstream_bad_response', lastErrorAt: clock.now() });
+      const first = clock.now();
+      clock.advance(7_000);
+      const ok = await mustLease(store, req());
+      await store.report(ok.leaseId, { kind: 'success' }, POLICY);
+      // A success keeps the last failure as it was.
+      expect(await store.getAccount(id!)).toMatchObject({ lastError: 'upstream_bad_response', lastErrorAt: first });
+      clock.advance(1_000);
+      await store.markInvalid(id!, 'upstream_auth_failed: 401');
+      expect(await store.getAccount(id!)).toMatchObject({ status: 'invalid', lastError: 'upstream_auth_failed: 401', lastErrorAt: first + 8_000 });
+      expect((await store.listAccounts())[0]).toMatchObject({ lastErrorAt: first + 8_000 });
+    });
+
+    it('deletes accounts by status in one step: invalid, disabled, cooling (still cooling), exhausted', async () => {
+      const { store, clock } = await open();
+      const [act, inv, dis, cool, passed, spent, partly] = await add(store, ['bs-act', 'bs-inv', 'bs-dis', 'bs-cool', 'bs-passed', 'bs-spent', 'bs-partly'], 'super');
+      await store.markInvalid(inv!, 'dead');
+      await store.updateAccount(dis!, { status: 'disabled' });
+      const leaseOf = async (id: string) => mustLease(store, req({ exclude: [act, inv, dis, cool, passed, spent, partly].filter((x) => x !== id) as string[] }));
+      let l = await leaseOf(cool!);
+      await store.report(l.leaseId, { kind: 'failure', effect: 'cooldown', retryAfterMs: 60_000, message: 'rate limited' }, POLICY);
+      l = await leaseOf(passed!);
+      await store.report(l.leaseId, { kind: 'failure', effect: 'cooldown', retryAfterMs: 1_000, message: 'rate limited' }, POLICY);
+      await store.setQuotas(spent!, { fast: { remaining: 0, total: 30, windowSeconds: 7200, resetAt: clock.now() + 3_600_000 }, auto: { remaining: 0, total: 5, windowSeconds: 7200, resetAt: null } });
+      await store.setQuotas(partly!, { fast: { remaining: 0, total: 30, windowSeconds: 7200, resetAt: clock.now() + 3_600_000 }, auto: { remaining: 3, total: 5, windowSeconds: 7200, resetAt: null } });
+      clock.advance(2_000);
+
+      expect(await store.deleteAccountsByStatus([])).toEqual([]);
+      expect((await store.deleteAccountsByStatus(['invalid'])).sort()).toEqual([inv]);
+      // `passed` cooled for 1 s only: at the call it is active again, so it is not "cooling".
+      expect((await store.deleteAccountsByStatus(['cooling', 'disabled'])).sort()).toEqual([cool!, dis!].sort());
+      expect(await store.deleteAccountsByStatus(['exhausted'])).toEqual([spent]);
+      expect(await store.deleteAccountsByStatus(['invalid', 'cooling', 'exhausted'])).toEqual([]);
+      expect((await store.listAccounts()).map((a) => a.id)).toEqual([act, passed, partly]);
+      // A spent window whose reset has come is full again: no longer exhausted.
+      await store.setQuotas(partly!, { fast: { remaining: 0, total: 30, windowSeconds: 7200, resetAt: clock.now() + 1_000 } });
+      clock.advance(1_000);
+      expect(await store.deleteAccountsByStatus(['exhausted'])).toEqual([]);
+      expect(await store.getAccount(partly!)).not.toBeNull();
+    });
+
     it('setQuotas replaces windows and may change the tier', async () => {
       const { store } = await open();
       const [id] = await add(store, ['sq-1']);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { accountIdFor, normalizeToken } from '../../lib/account-id.js';
 import { removeStaleTemps, writeFileAtomic } from '../../lib/atomic-write.js';
 import type { Tier } from '../../core/models.js';
-import { cloneAccount, findCandidates, modesForTier, newAccount, normalizeTags, settleAccount } from '../account-rules.js';
+import { cloneAccount, findCandidates, matchesStatusFilter, modesForTier, newAccount, normalizeTags, settleAccount } from '../account-rules.js';
 import { applyOutcome, MAX_ERROR_LENGTH, type LeaseRecord } from '../report-rules.js';
 import { pickAccount } from '../select.js';
 import type {
@@ -23,6 +23,7 @@ import type {
   ModeQuota,
   Outcome,
   PoolPolicy,
+  StatusFilter,
   Store,
 } from '../types.js';
 import { loadState, serializeState, STATE_FILE_NAME } from './state-file.js';
@@ -167,6 +168,16 @@ export class LocalStore implements Store {
     return deleted;
   }
 
+  /** Deletes every account matching a filter now (see Store.deleteAccountsByStatus). Durable on resolve. */
+  async deleteAccountsByStatus(filters: StatusFilter[]): Promise<string[]> {
+    const now = this.now();
+    const ids: string[] = [];
+    for (const acc of this.accounts.values()) if (matchesStatusFilter(acc, filters, now)) ids.push(acc.id);
+    for (const id of ids) this.accounts.delete(id);
+    if (ids.length > 0) await this.writer.flush();
+    return ids;
+  }
+
   /**
    * Atomically picks an eligible account (see Store.lease and findCandidates) with the
    * request's strategy and takes one of its concurrency slots. Expired cooldowns and quota
@@ -219,6 +230,7 @@ export class LocalStore implements Store {
     acc.status = 'invalid';
     acc.coolingUntil = null;
     acc.lastError = message.slice(0, MAX_ERROR_LENGTH);
+    acc.lastErrorAt = this.now();
     await this.writer.flush();
   }
 

@@ -103,6 +103,7 @@ function toAccount(raw: unknown): Account | null {
     consecutiveFailures: num(a.consecutiveFailures),
     lastUsedAt: numOrNull(a.lastUsedAt),
     lastError: typeof a.lastError === 'string' ? a.lastError : null,
+    lastErrorAt: numOrNull(a.lastErrorAt),
     degraded: degradedCounts(a.degraded),
     createdAt: num(a.createdAt),
   };

@@ -13,7 +13,7 @@ import type { Tier } from '../../core/models.js';
 import { accountIdFor, normalizeToken } from '../../lib/account-id.js';
 import { degradedCounts, newAccount, normalizeTags } from '../account-rules.js';
 import { MAX_ERROR_LENGTH } from '../report-rules.js';
-import type { Account, AccountPatch, ImportItem, LeaseRequest, LeaseResult, ModeQuota, Outcome, PoolPolicy, Store } from '../types.js';
+import type { Account, AccountPatch, ImportItem, LeaseRequest, LeaseResult, ModeQuota, Outcome, PoolPolicy, StatusFilter, Store } from '../types.js';
 import { connectOrThrow, createRedis, isConnectionError, redisLabel, storeUnavailable } from './connection.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { RedisLiveness } from './liveness.js';
@@ -43,6 +43,7 @@ const SCRIPTS = {
   g2aSetQuotas: [1, lua.SET_QUOTAS_LUA],
   g2aMarkInvalid: [1, lua.MARK_INVALID_LUA],
   g2aDelete: [2, lua.DELETE_LUA],
+  g2aDeleteByStatus: [2, lua.DELETE_BY_STATUS_LUA],
   g2aUnlock: [1, lua.UNLOCK_LUA],
   g2aSaveSettings: [2, lua.SAVE_SETTINGS_LUA],
 } as const;
@@ -202,13 +203,19 @@ export class RedisStore implements Store {
   }
 
   async markInvalid(id: string, message: string): Promise<void> {
-    await this.run(() => this.cmd('g2aMarkInvalid')(this.keys.accounts, id, message.slice(0, MAX_ERROR_LENGTH)));
+    await this.run(() => this.cmd('g2aMarkInvalid')(this.keys.accounts, id, message.slice(0, MAX_ERROR_LENGTH), this.now()));
   }
 
   async deleteAccounts(ids: string[]): Promise<number> {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return 0;
     return (await this.run(() => this.cmd('g2aDelete')(this.keys.accounts, this.keys.order, ...unique))) as number;
+  }
+
+  async deleteAccountsByStatus(filters: StatusFilter[]): Promise<string[]> {
+    const unique = [...new Set(filters)];
+    if (unique.length === 0) return [];
+    return (await this.run(() => this.cmd('g2aDeleteByStatus')(this.keys.accounts, this.keys.order, this.now(), ...unique))) as string[];
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {

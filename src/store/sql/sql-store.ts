@@ -17,10 +17,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Tier } from '../../core/models.js';
 import { accountIdFor, normalizeToken } from '../../lib/account-id.js';
-import { findCandidates, modesForTier, newAccount, normalizeTags, settleAccount } from '../account-rules.js';
+import { findCandidates, matchesStatusFilter, modesForTier, newAccount, normalizeTags, settleAccount } from '../account-rules.js';
 import { applyOutcome, MAX_ERROR_LENGTH, type LeaseRecord } from '../report-rules.js';
 import { pickAccount } from '../select.js';
-import type { Account, AccountPatch, ImportItem, LeaseRequest, LeaseResult, ModeQuota, Outcome, PoolPolicy, Store } from '../types.js';
+import type { Account, AccountPatch, ImportItem, LeaseRequest, LeaseResult, ModeQuota, Outcome, PoolPolicy, StatusFilter, Store } from '../types.js';
 import { ChangeFeed } from './changes.js';
 import { marks, SqlDb, type SqlConn } from './db.js';
 import { migrate } from './migrate.js';
@@ -188,6 +188,7 @@ export class SqlStore implements Store {
       acc.status = 'invalid';
       acc.coolingUntil = null;
       acc.lastError = message.slice(0, MAX_ERROR_LENGTH);
+      acc.lastErrorAt = this.now();
       await this.saveAccount(c, acc);
     });
   }
@@ -196,6 +197,21 @@ export class SqlStore implements Store {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return 0;
     return this.poolTx(async (c) => (await c.query(`DELETE FROM ${this.t.accounts} WHERE id IN (${marks(unique.length)})`, unique)).affected);
+  }
+
+  /** Under the pool lock, so no lease or report changes an account between the check and the delete. */
+  async deleteAccountsByStatus(filters: StatusFilter[]): Promise<string[]> {
+    if (filters.length === 0) return [];
+    return this.poolTx(async (c) => {
+      const now = this.now();
+      const accounts = (await c.query(`SELECT data FROM ${this.t.accounts}`)).rows.map((r) => JSON.parse(String(r.data)) as Account);
+      const ids = accounts.filter((a) => matchesStatusFilter(a, filters, now)).map((a) => a.id);
+      for (let i = 0; i < ids.length; i += 500) {
+        const batch = ids.slice(i, i + 500);
+        await c.query(`DELETE FROM ${this.t.accounts} WHERE id IN (${marks(batch.length)})`, batch);
+      }
+      return ids;
+    });
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {

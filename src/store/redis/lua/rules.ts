@@ -188,6 +188,7 @@ local function applyOutcome(a, lease, outcome, policy, now)
   end
   a.failCount = a.failCount + 1
   a.lastError = outcome.message
+  a.lastErrorAt = now
   if type(outcome.quality) == 'string' then
     if type(a.degraded) ~= 'table' then a.degraded = {} end
     a.degraded[outcome.quality] = (tonumber(a.degraded[outcome.quality]) or 0) + 1

@@ -137,7 +137,7 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(a))
 return 1
 `;
 
-/** KEYS: accounts. ARGV: id, message. */
+/** KEYS: accounts. ARGV: id, message, now. */
 export const MARK_INVALID_LUA = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
@@ -145,6 +145,7 @@ local a = cjson.decode(raw)
 a.status = 'invalid'
 a.coolingUntil = cjson.null
 a.lastError = ARGV[2]
+a.lastErrorAt = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(a))
 return 1
 `;
@@ -157,6 +158,40 @@ for i = 1, #ARGV do
   redis.call('ZREM', KEYS[2], ARGV[i])
 end
 return n
+`;
+
+/**
+ * KEYS: accounts, order. ARGV: now, filters… (statuses and/or 'exhausted'). Deletes every account
+ * matching a filter at `now`, as account-rules.ts matchesStatusFilter decides (settled on the
+ * decoded copy, which is not written back). Returns the deleted ids.
+ */
+export const DELETE_BY_STATUS_LUA = `${RULES_LUA}
+local now = tonumber(ARGV[1])
+local wanted = {}
+for i = 2, #ARGV do wanted[ARGV[i]] = true end
+local flat = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #flat, 2 do
+  local a = cjson.decode(flat[i + 1])
+  settle(a, now)
+  local hit = wanted[a.status] == true
+  if not hit and wanted.exhausted then
+    local any, spent = false, true
+    if type(a.quotas) == 'table' then
+      for _, q in pairs(a.quotas) do
+        any = true
+        if q.remaining > 0 then spent = false end
+      end
+    end
+    hit = any and spent
+  end
+  if hit then out[#out + 1] = flat[i] end
+end
+for _, id in ipairs(out) do
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return out
 `;
 
 /** KEYS: lock. ARGV: holder token. Deletes the lock only if this holder still owns it. */
