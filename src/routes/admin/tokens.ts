@@ -1,19 +1,35 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { errors } from '../../errors.js';
+import { AppError, errors } from '../../errors.js';
 import { parseBody } from '../../http/validate.js';
-import { normalizeToken } from '../../lib/account-id.js';
+import { accountIdFor, normalizeToken } from '../../lib/account-id.js';
 import type { Services } from '../../services.js';
-import { kindOf, type Account, type ImportItem } from '../../store/types.js';
+import { matchesStatusFilter } from '../../store/account-rules.js';
+import { kindOf, STATUS_FILTERS, type Account, type ImportItem, type StatusFilter } from '../../store/types.js';
 
 const tier = z.enum(['basic', 'super', 'heavy']);
-const importSchema = z.object({
-  tokens: z.union([z.string(), z.array(z.string())]),
-  /** `grok` (default): grok.com SSO cookies; `xai`: official xAI API keys. */
-  kind: z.enum(['grok', 'xai']).default('grok'),
+const tagList = z.array(z.string().min(1).max(64)).max(32);
+/** One account of an export (GET /admin/api/tokens/export); fields the import does not use are ignored. */
+const importedAccount = z.object({
+  token: z.string().min(1),
+  kind: z.enum(['grok', 'xai']).optional(),
   tier: tier.optional(),
-  tags: z.array(z.string().min(1).max(64)).max(32).optional(),
+  tags: tagList.optional(),
+  note: z.string().max(2000).optional(),
+  /** Only `disabled` is carried over (the operator's choice); every other state is the pool's to find out. */
+  status: z.string().optional(),
 });
+const importSchema = z
+  .object({
+    tokens: z.union([z.string(), z.array(z.string())]).optional(),
+    /** The `accounts` of an export, so an export file can be posted back as it is. */
+    accounts: z.array(importedAccount).max(100_000).optional(),
+    /** `grok` (default): grok.com SSO cookies; `xai`: official xAI API keys. */
+    kind: z.enum(['grok', 'xai']).default('grok'),
+    tier: tier.optional(),
+    tags: tagList.optional(),
+  })
+  .refine((b) => b.tokens !== undefined || b.accounts !== undefined, { path: ['tokens'], message: 'send `tokens` (a string or an array) or `accounts` (the accounts of an export)' });
 const patchSchema = z.object({
   status: z.enum(['active', 'disabled']).optional(),
   tags: z.array(z.string().min(1).max(64)).max(32).optional(),
@@ -21,6 +37,17 @@ const patchSchema = z.object({
   tier: tier.optional(),
 });
 const deleteSchema = z.object({ ids: z.array(z.string()).min(1) });
+const statusFilter = z.enum(STATUS_FILTERS as [StatusFilter, ...StatusFilter[]]);
+const deleteByStatusSchema = z.object({
+  status: z.union([statusFilter, z.array(statusFilter).min(1)]),
+  /** Only count and list what would be deleted. */
+  dry_run: z.boolean().optional(),
+  /** Must be true to delete (a guard against a stray call wiping the pool). */
+  confirm: z.boolean().optional(),
+});
+
+/** A masked token (as the list and a secret-less export show it) is not a token: never import one. */
+const MASK = '…';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -51,6 +78,7 @@ function view(a: Account, now: number) {
     degraded: { incomplete: a.degraded.incomplete ?? 0, empty: a.degraded.empty ?? 0, no_reasoning: a.degraded.no_reasoning ?? 0 },
     last_used_at: iso(a.lastUsedAt),
     last_error: a.lastError,
+    last_error_at: iso(a.lastErrorAt ?? null),
     created_at: iso(a.createdAt),
   };
 }
@@ -70,21 +98,94 @@ export function registerTokenRoutes(app: FastifyInstance, services: Services): v
 
   app.post('/admin/api/tokens', async (req) => {
     const body = parseBody(importSchema, req.body);
-    const raw = (Array.isArray(body.tokens) ? body.tokens : [body.tokens]).flatMap((s) => s.split(/[\n,]+/));
-    const lines = raw.map((s) => s.trim()).filter(Boolean);
+    const entries: { line: string; kind: 'grok' | 'xai'; tier?: Account['tier']; tags?: string[]; note?: string; disabled?: boolean }[] = [];
+    if (body.tokens !== undefined) {
+      const raw = (Array.isArray(body.tokens) ? body.tokens : [body.tokens]).flatMap((s) => s.split(/[\n,]+/));
+      for (const line of raw.map((s) => s.trim()).filter(Boolean)) entries.push({ line, kind: body.kind, tier: body.tier, tags: body.tags });
+    }
+    for (const a of body.accounts ?? []) {
+      entries.push({ line: a.token.trim(), kind: a.kind ?? body.kind, tier: a.tier ?? body.tier, tags: a.tags ?? body.tags, note: a.note, disabled: a.status === 'disabled' });
+    }
     const items: ImportItem[] = [];
+    const extras = new Map<string, { note?: string; disabled?: boolean }>();
     let invalid = 0;
-    for (const line of lines) {
+    let masked = 0;
+    for (const e of entries) {
+      if (e.line.includes(MASK)) {
+        masked++;
+        continue;
+      }
       // An xAI key is used as it is; a grok.com token may come as a cookie string.
-      const token = body.kind === 'xai' ? (/^\S+$/.test(line) ? line : null) : normalizeToken(line);
-      if (token) items.push({ token, kind: body.kind, tier: body.tier, tags: body.tags });
-      else invalid++;
+      const token = e.kind === 'xai' ? (/^\S+$/.test(e.line) ? e.line : null) : normalizeToken(e.line);
+      if (!token) {
+        invalid++;
+        continue;
+      }
+      items.push({ token, kind: e.kind, tier: e.tier, tags: e.tags });
+      if (e.note !== undefined || e.disabled) extras.set(accountIdFor(token), { note: e.note, disabled: e.disabled });
     }
     const { added, skipped } = await store.importAccounts(items);
-    req.log.info({ added: added.length, skipped, invalid }, 'accounts imported');
+    // What an export carries beyond token, kind, tier and tags: the note, and a disabled account stays disabled.
+    for (const a of added) {
+      const extra = extras.get(a.id);
+      if (extra) await store.updateAccount(a.id, { ...(extra.note ? { note: extra.note } : {}), ...(extra.disabled ? { status: 'disabled' as const } : {}) });
+    }
+    req.log.info({ added: added.length, skipped, invalid: invalid + masked, masked }, 'accounts imported');
     // Quotas and the real tier come from grok.com; in the background, so the import answers at once.
-    if (added.length > 0 && body.kind === 'grok' && services.config().token.sync_on_import) void services.quotaSync.syncMany(added.map((a) => a.id));
-    return { added: added.length, skipped, invalid, ids: added.map((a) => a.id) };
+    const grok = added.filter((a) => kindOf(a) === 'grok');
+    if (grok.length > 0 && services.config().token.sync_on_import) void services.quotaSync.syncMany(grok.map((a) => a.id));
+    // Masked tokens count as invalid; `masked` says how many of them there were (an export made without secrets).
+    return { added: added.length, skipped, invalid: invalid + masked, ...(masked > 0 ? { masked } : {}), ids: added.map((a) => a.id) };
+  });
+
+  app.get<{ Querystring: { include_secrets?: string; status?: string; kind?: string; tag?: string } }>('/admin/api/tokens/export', async (req, reply) => {
+    const { include_secrets: secretsParam, status, kind, tag } = req.query;
+    if (secretsParam !== undefined && secretsParam !== 'true' && secretsParam !== 'false') {
+      throw errors.invalidValue('include_secrets', `Invalid value for 'include_secrets': '${secretsParam}'. Use 'true' to export the tokens themselves, 'false' (the default) for masked ones.`);
+    }
+    const secrets = secretsParam === 'true';
+    const now = Date.now();
+    const accounts = (await store.listAccounts())
+      .map((a) => ({ a, v: view(a, now) }))
+      .filter(({ v }) => (!status || v.status === status) && (!kind || v.kind === kind) && (!tag || v.tags.includes(tag)))
+      .map(({ a, v }) => ({
+        id: v.id,
+        kind: v.kind,
+        token: secrets ? a.token : v.token,
+        tier: v.tier,
+        status: v.status,
+        tags: v.tags,
+        note: v.note,
+        created_at: v.created_at,
+        last_used_at: v.last_used_at,
+        last_error: v.last_error,
+        last_error_at: v.last_error_at,
+      }));
+    if (secrets) req.log.warn({ accounts: accounts.length }, 'accounts exported with their tokens');
+    const day = new Date(now).toISOString().slice(0, 10);
+    reply.header('cache-control', 'no-store');
+    reply.header('content-disposition', `attachment; filename="grok2api-accounts-${day}${secrets ? '-secrets' : ''}.json"`);
+    return { object: 'grok2api.accounts', version: 1, exported_at: new Date(now).toISOString(), secrets, accounts };
+  });
+
+  app.post('/admin/api/tokens/delete-by-status', async (req) => {
+    const body = parseBody(deleteByStatusSchema, req.body);
+    const filters = [...new Set(Array.isArray(body.status) ? body.status : [body.status])];
+    if (body.dry_run || body.confirm !== true) {
+      const now = Date.now();
+      const ids = (await store.listAccounts()).filter((a) => matchesStatusFilter(a, filters, now)).map((a) => a.id);
+      if (body.dry_run) return { dry_run: true, matched: ids.length, deleted: 0, ids };
+      throw new AppError(
+        400,
+        'invalid_request_error',
+        'missing_required_parameter',
+        `Deleting accounts by status needs 'confirm': true (${ids.length} account(s) are ${filters.join(' or ')} now); send 'dry_run': true to list them without deleting.`,
+        'confirm',
+      );
+    }
+    const ids = await store.deleteAccountsByStatus(filters);
+    req.log.info({ filters, deleted: ids.length }, 'accounts deleted by status');
+    return { deleted: ids.length, ids };
   });
 
   app.patch<{ Params: { id: string } }>('/admin/api/tokens/:id', async (req) => {
