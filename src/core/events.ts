@@ -15,7 +15,8 @@ export type UpstreamEvent =
   | { type: 'citation'; url: string; title?: string }
   /**
    * Token counts the upstream itself reported for the turn (the xAI API does; grok.com does not).
-   * When present they replace the server's own estimate in every public shape.
+   * When present they replace the server's own estimate in every public shape. An image or video
+   * generated through chat reports zeros: media is not priced by tokens.
    */
   | { type: 'usage'; promptTokens: number; completionTokens: number; reasoningTokens: number; cachedTokens: number }
   /** Identifiers learnt from the upstream; never shown as text. */

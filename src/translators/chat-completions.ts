@@ -134,6 +134,53 @@ export function planChat(req: ChatRequest, model: ModelSpec, opts: ChatOptions):
   };
 }
 
+/** An image or video model asked through /v1/chat/completions, planned for the same chat translators. */
+export interface MediaChatPlan {
+  /** One choice; progress arrives as reasoning (always shown), the result as text. */
+  plan: ChatPlan;
+  /** The last user message's text: what to generate. */
+  prompt: string;
+  /** URLs of the last user message's `image_url` parts (edit inputs, a video's source image). */
+  images: string[];
+}
+
+/**
+ * Request → media plan (docs/api-contract.md §4): the last user message is the prompt, its
+ * `image_url` parts the input images; the other messages, tools and sampling knobs do not apply.
+ */
+export function planMediaChat(req: ChatRequest, model: ModelSpec, opts: Pick<ChatOptions, 'reasoningFormat'>): MediaChatPlan {
+  if (req.stream_options && req.stream !== true) {
+    throw errors.invalidValue('stream_options', "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
+  }
+  const msg = [...req.messages].reverse().find((m) => m.role === 'user');
+  const text: string[] = [];
+  const images: string[] = [];
+  if (typeof msg?.content === 'string') text.push(msg.content);
+  else {
+    for (const p of (msg?.content ?? []) as Record<string, any>[]) {
+      if (p.type === 'text' && typeof p.text === 'string') text.push(p.text);
+      else if (p.type === 'image_url') {
+        const u = typeof p.image_url === 'string' ? p.image_url : p.image_url?.url;
+        if (typeof u === 'string') images.push(u);
+      }
+    }
+  }
+  const prompt = text.join('\n');
+  if (!prompt.trim()) throw new AppError(400, 'invalid_request_error', 'empty_prompt', 'The last user message must contain the text describing what to generate.', 'messages');
+  const intent: ChatIntent = { kind: 'chat', model, messages: [{ role: 'user', parts: [prompt] }], thinking: true };
+  const plan: ChatPlan = {
+    intent,
+    n: 1,
+    singleToolCall: false,
+    stream: req.stream === true,
+    includeUsage: req.stream_options?.include_usage === true,
+    promptTokens: 0,
+    reasoningFormat: opts.reasoningFormat,
+    attachments: [],
+  };
+  return { plan, prompt, images };
+}
+
 /** The neutral form of a checked JSON format (the validator stays with the proxy's check). */
 export function outputFormatOf(f: JsonFormat): OutputFormat {
   if (f.type === 'json_object') return { type: 'json_object' };

@@ -63,6 +63,47 @@ describe('media models in /v1/chat/completions', () => {
     expect((await empty.json()).error.code).toBe('empty_prompt');
   });
 
+  it('shapes a streamed image answer like any chat stream, with the usage chunk when asked (zeros: media is not priced by tokens)', async () => {
+    const res = await chat({ model: 'grok-imagine-1.0', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'a red kite' }] });
+    const { data } = await readSse(res);
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    for (const c of chunks) expectValid('CreateChatCompletionStreamResponse', c);
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    const last = chunks.at(-1);
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toMatchObject({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+    for (const c of chunks.slice(0, -1)) expect(c.usage).toBeNull();
+    expect(chunks.at(-2).choices[0].finish_reason).toBe('stop');
+    const content = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+    expect(content).toMatch(/^!\[image1\]\(http[^)]+\)$/);
+  });
+
+  it('answers a video model without streaming: progress as reasoning_content, the video as content', async () => {
+    const res = await chat({ model: 'grok-imagine-1.0-video', messages: [{ role: 'user', content: 'a slow river' }] });
+    const body = await res.json();
+    expectValid('CreateChatCompletionResponse', body);
+    const { message, finish_reason } = body.choices[0];
+    expect(finish_reason).toBe('stop');
+    expect(message.reasoning_content).toMatch(/^(Video generation \d+%\n)+$/);
+    expect(message.reasoning_content).toContain('Video generation 95%\n');
+    expect(message.content).toMatch(/^<video controls="" preload="none" src="http[^"]+\.mp4"><\/video>$/);
+    expect(body.usage).toMatchObject({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+  });
+
+  it('refuses bad media options with an HTTP error before a stream starts', async () => {
+    const size = await chat({ model: 'grok-imagine-1.0', stream: true, messages: [{ role: 'user', content: 'x' }], image_config: { size: '3x3' } });
+    expect(size.status).toBe(400);
+    expect(size.headers.get('content-type')).toMatch(/application\/json/);
+    expect((await size.json()).error.param).toBe('image_config.size');
+    const edit = await chat({ model: 'grok-imagine-1.0-edit', stream: true, messages: [{ role: 'user', content: 'add a hat' }] });
+    expect(edit.status).toBe(400);
+    const options = await chat({ model: 'grok-imagine-1.0', stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'x' }] });
+    expect(options.status).toBe(400);
+    expect((await options.json()).error.param).toBe('stream_options');
+  });
+
   it('reports a moderated video inside the stream as an error', async () => {
     const res = await chat({ model: 'grok-imagine-1.0-video', stream: true, messages: [{ role: 'user', content: '[moderated] x' }] });
     const { data } = await readSse(res);
