@@ -15,6 +15,12 @@ function table(rows, cols) {
 
 /** USD from the price table ([[prices]]); '–' when nothing was priced. */
 const fmtUsd = (v) => (v ? `$${v < 0.01 ? v.toFixed(6) : v.toFixed(2)}` : '–');
+/** A cost with its estimated part (priced on the server's token estimate: grok.com turns) marked. */
+const fmtCost = (usd, estimated) => {
+  if (!usd || !estimated) return fmtUsd(usd);
+  const title = estimated >= usd ? 'priced on estimated token counts' : `${fmtUsd(estimated)} of it priced on estimated token counts`;
+  return h('span', { title }, `${estimated >= usd ? '≈' : ''}${fmtUsd(usd)}${estimated < usd ? ' (part est.)' : ''}`);
+};
 
 const usageCols = (name, key) => [
   [name, (r) => h('span', { class: 'mono' }, r[key])],
@@ -22,7 +28,7 @@ const usageCols = (name, key) => [
   ['Success', (r) => fmtPct(r.success_rate)],
   ['Avg latency', (r) => (r.avg_latency_ms === null ? '–' : `${fmtNum(r.avg_latency_ms)} ms`)],
   ['Tokens', (r) => fmtNum(r.tokens)],
-  ['Cost', (r) => fmtUsd(r.cost_usd)],
+  ['Cost', (r) => fmtCost(r.cost_usd, r.cost_estimated_usd)],
 ];
 
 export async function render(main) {
@@ -60,7 +66,7 @@ export async function render(main) {
           ['Status', (r) => h('span', { class: `badge ${r.status < 400 ? 'active' : 'invalid'}` }, String(r.status))],
           ['Duration', (r) => `${fmtNum(r.duration_ms)} ms`],
           ['Tokens', (r) => fmtNum(r.tokens)],
-          ['Cost', (r) => fmtUsd(r.cost_usd)],
+          ['Cost', (r) => fmtCost(r.cost_usd, r.cost_estimated ? r.cost_usd : 0)],
         ])));
     const u = document.getElementById('updated');
     if (u) u.textContent = `updated ${new Date().toLocaleTimeString()}`;

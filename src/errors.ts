@@ -40,7 +40,7 @@ export class AppError extends Error {
 
 export type Disposition = 'retry-other' | 'retry-same' | 'fail';
 
-/** The envelope type for an upstream failure's client status (API.md §6). */
+/** The envelope type for an upstream failure's client status (docs/api-contract.md §9.2). */
 function upstreamErrorType(status: number): ErrorType {
   if (status === 429) return 'rate_limit_error';
   if (status === 403) return 'permission_error';

@@ -32,7 +32,7 @@ export interface Services {
   media: MediaServices;
   /** grok.com's transport, for its own diagnostics only (the doctor, the egress view); requests go through `providers`. */
   grokTransport: GrokTransport;
-  /** Video tasks (API.md §4.7), shared by every instance through the store. */
+  /** Video tasks (docs/api-contract.md §6), shared by every instance through the store. */
   tasks: TaskStore;
   log: Logger;
   /** The admin password (from config, or generated and stored on first start). */

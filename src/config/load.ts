@@ -12,7 +12,7 @@ export class ConfigError extends Error {
 
 type Tree = Record<string, unknown>;
 
-/** Environment variable → dotted config key (API.md §2). Only this module reads process.env. */
+/** Environment variable → dotted config key (docs/api-contract.md §2.2). Only this module reads process.env. */
 const ENV_KEYS: Record<string, string> = {
   SERVER_HOST: 'server.host',
   SERVER_PORT: 'server.port',

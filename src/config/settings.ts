@@ -1,5 +1,5 @@
 /**
- * Runtime settings (API.md §2, §4.10): the effective configuration is the start-up config
+ * Runtime settings (docs/api-contract.md §2.3, §8.3): the effective configuration is the start-up config
  * (defaults → DATA_DIR/config.toml → env) with the settings changed through the admin API on
  * top. A change is validated against the same schema, persisted (local: DATA_DIR/config.toml,
  * written atomically; redis: one key, announced on pub/sub) and applied on every instance —

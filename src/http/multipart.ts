@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, errors } from '../errors.js';
 import { countRawBytes } from './body-limit.js';
 
-/** Per-file cap of multipart uploads (API.md §4.6). */
+/** Per-file cap of multipart uploads (docs/api-contract.md §5.4). */
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
 export const MAX_FILES = 16;
 

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 
 /**
- * The public origin for links to this server's own resources (API.md §4.7: `APP_URL`, else the
+ * The public origin for links to this server's own resources (docs/api-contract.md §6.4: `APP_URL`, else the
  * request's scheme and host, which honour X-Forwarded-* from the proxies server.trust_proxy trusts).
  */
 export function publicBase(req: FastifyRequest, config: Config): string {

@@ -17,7 +17,7 @@ interface Entry {
 const ID_RE = /^[0-9a-f]{32}\.(png|jpg|webp|gif|mp4|webm)$/;
 
 /**
- * Generated media, downloaded once and kept under `DATA_DIR/media/<kind>/<id>` (API.md §4.8).
+ * Generated media, downloaded once and kept under `DATA_DIR/media/<kind>/<id>` (docs/api-contract.md §7).
  * The index (size and age per file) is rebuilt from the directory on start, so the cache
  * survives restarts. Past `cache.<kind>_limit_mb` the oldest files go first, down to
  * `evict_target_ratio` of the limit; the file just added is never the one evicted.

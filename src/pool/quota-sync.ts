@@ -1,6 +1,6 @@
 /**
- * Keeps each account's quota windows and tier in step with grok.com (spec upstream-media-control
- * §4.1–4.3): at import, on a schedule (token.refresh_interval_hours for basic accounts,
+ * Keeps each account's quota windows and tier in step with grok.com (docs/api-contract.md
+ * §11): at import, on a schedule (token.refresh_interval_hours for basic accounts,
  * super_refresh_interval_hours for super/heavy), and once a window should have refilled. One
  * instance syncs a given account at a time (a store lock); a tick handles a bounded, shuffled
  * batch with bounded concurrency, and instances tick at random offsets, so syncs spread out.

@@ -22,6 +22,7 @@ export function installStatsHook(scope: FastifyInstance, stats: StatsStore): voi
       ms: Math.round(reply.elapsedTime),
       tokens: note?.tokens ?? null,
       cost: note?.cost ?? null,
+      ...(note?.costEstimated ? { costEstimated: true } : {}),
     });
   });
 }

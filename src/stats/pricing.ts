@@ -6,10 +6,16 @@
 import type { Config } from '../config/schema.js';
 import type { ModelSpec, ProviderName } from '../core/models.js';
 
-/** Token counts of one request as the client was told them (completion includes reasoning). */
+/**
+ * Token counts of one generation as the client was told them in `usage` (completion includes
+ * reasoning): the provider's own where it reports them (xAI), else the server's estimate (grok.com
+ * reports none; the translators count the prompt and the answer with the tokenizer).
+ */
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
+  /** The counts are the server's estimate, not the provider's report. */
+  estimated?: boolean;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Usage figures and the recent-request log shared by every instance on one Redis (storage type
  * redis), so the admin console shows what all of them served. Same figures and retention as the
  * local `Stats`:
- *   `{p}:stats:h:<hour>` / `{p}:stats:d:<day>`  hashes total/success/failed/ms/tokens/cost, expiring
+ *   `{p}:stats:h:<hour>` / `{p}:stats:d:<day>`  hashes total/success/failed/ms/tokens/cost/cost_estimated, expiring
  *                                             KEEP_HOURS hours / KEEP_DAYS days after their period;
  *   `{p}:stats:total`                          the all-time hash (no expiry, like the local total);
  *   `{p}:stats:models|accounts|keys`           all-time hashes of `<metric>:<id>` (capped ids);

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { UpstreamEvent } from '../core/events.js';
+import type { ProviderName } from '../core/models.js';
 
 /**
  * What a route learns while serving a request that the request log wants (which account served
@@ -8,9 +8,13 @@ import type { UpstreamEvent } from '../core/events.js';
  */
 export interface RequestNote {
   accountId?: string;
+  /** The provider whose credential served it (a turn's cost is priced on it). */
+  provider?: ProviderName;
   tokens?: number;
   /** USD by the price table (stats/pricing.ts); absent = no price known. */
   cost?: number;
+  /** Some of `cost` was priced on token counts the server estimated (the provider reported none). */
+  costEstimated?: boolean;
 }
 
 const notes = new WeakMap<FastifyRequest, RequestNote>();
@@ -23,20 +27,12 @@ export function requestNote(req: FastifyRequest): RequestNote | undefined {
   return notes.get(req);
 }
 
-/** Adds one generation's cost (n choices may each have run on another credential). */
-export function addRequestCost(req: FastifyRequest, usd: number | null): void {
+/**
+ * Adds one generation's cost (n choices may each have run on another credential); `estimated`
+ * when it was priced on the server's own token estimate rather than the provider's counts.
+ */
+export function addRequestCost(req: FastifyRequest, usd: number | null, estimated = false): void {
   if (usd === null) return;
   const note = notes.get(req);
-  notes.set(req, { ...note, cost: (note?.cost ?? 0) + usd });
-}
-
-/**
- * Passes events through and hands the provider's usage report (an upstream that counts tokens
- * itself sends one `usage` event) to `onUsage` when it passes.
- */
-export async function* tapUsage(events: AsyncIterable<UpstreamEvent>, onUsage: (u: Extract<UpstreamEvent, { type: 'usage' }>) => void): AsyncGenerator<UpstreamEvent> {
-  for await (const e of events) {
-    if (e.type === 'usage') onUsage(e);
-    yield e;
-  }
+  notes.set(req, { ...note, cost: (note?.cost ?? 0) + usd, ...(estimated || note?.costEstimated ? { costEstimated: true } : {}) });
 }

@@ -18,6 +18,11 @@ export interface LogEntry {
   tokens: number | null;
   /** What the request cost in USD by the price table (`[[prices]]`); null = no price for it. */
   cost?: number | null;
+  /**
+   * True when (part of) that cost was priced on token counts the server estimated (grok.com
+   * reports none) rather than on counts the provider reported (xAI).
+   */
+  costEstimated?: boolean;
 }
 
 export interface Bucket {
@@ -29,6 +34,8 @@ export interface Bucket {
   tokens: number;
   /** Sum of request costs in micro-USD (an integer, so every store adds it exactly). */
   cost: number;
+  /** The part of `cost` priced on estimated token counts (micro-USD). */
+  cost_estimated: number;
 }
 
 export const HOUR = 3_600_000;
@@ -45,8 +52,8 @@ export type Dimension = 'models' | 'accounts' | 'keys';
 export const DIMENSIONS: readonly Dimension[] = ['models', 'accounts', 'keys'];
 
 /** The bucket's numbers, in the order the stores keep them (columns, Redis hash fields). */
-export const METRICS = ['total', 'success', 'failed', 'ms', 'tokens', 'cost'] as const;
-export const empty = (): Bucket => ({ total: 0, success: 0, failed: 0, ms: 0, tokens: 0, cost: 0 });
+export const METRICS = ['total', 'success', 'failed', 'ms', 'tokens', 'cost', 'cost_estimated'] as const;
+export const empty = (): Bucket => ({ total: 0, success: 0, failed: 0, ms: 0, tokens: 0, cost: 0, cost_estimated: 0 });
 /** USD → the integer micro-USD buckets sum. */
 export const toMicroUsd = (usd: number | null | undefined) => Math.round((usd ?? 0) * 1e6);
 
@@ -59,6 +66,7 @@ export function add(b: Bucket, e: LogEntry): void {
   b.tokens += e.tokens ?? 0;
   // `?? 0`: buckets persisted before costs were kept have no cost yet.
   b.cost = (b.cost ?? 0) + toMicroUsd(e.cost);
+  if (e.costEstimated) b.cost_estimated = (b.cost_estimated ?? 0) + toMicroUsd(e.cost);
 }
 
 /** Adds one bucket to another (merging unflushed increments back, aggregating reads). */
@@ -69,6 +77,7 @@ export function merge(into: Bucket, b: Bucket): void {
   into.ms += b.ms;
   into.tokens += b.tokens;
   into.cost = (into.cost ?? 0) + (b.cost ?? 0);
+  into.cost_estimated = (into.cost_estimated ?? 0) + (b.cost_estimated ?? 0);
 }
 
 export function view(b: Bucket) {
@@ -80,6 +89,8 @@ export function view(b: Bucket) {
     avg_latency_ms: b.total ? Math.round(b.ms / b.total) : null,
     tokens: b.tokens,
     cost_usd: (b.cost ?? 0) / 1e6,
+    /** The part of cost_usd priced on estimated token counts (grok.com reports none). */
+    cost_estimated_usd: (b.cost_estimated ?? 0) / 1e6,
   };
 }
 

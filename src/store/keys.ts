@@ -1,7 +1,7 @@
 import type { ProviderName } from '../core/models.js';
 
 /**
- * The client-key store contract (API.md §3): keys the operator creates in the admin console.
+ * The client-key store contract (docs/api-contract.md §3): keys the operator creates in the admin console.
  * Only a SHA-256 digest of each secret is kept; the secret itself is shown once, at creation.
  *
  * Like the account store, every method is atomic on its own: the local implementation does its

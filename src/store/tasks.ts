@@ -1,5 +1,5 @@
 /**
- * Asynchronous video tasks (API.md §4.7), kept in the store so any instance can answer for any
+ * Asynchronous video tasks (docs/api-contract.md §6.3), kept in the store so any instance can answer for any
  * task. Implementations: local (src/store/local/local-task-store.ts, one process) and, with the
  * Redis store, a shared one behind this same interface.
  *

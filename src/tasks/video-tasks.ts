@@ -32,7 +32,7 @@ const SWEEP_MS = 60_000;
 const STALE_MS = 3 * SWEEP_MS;
 
 /**
- * Runs video tasks (API.md §4.7): at most `video.max_concurrent` generations at once on this
+ * Runs video tasks (docs/api-contract.md §6.3): at most `video.max_concurrent` generations at once on this
  * instance, the rest wait as `pending` in arrival order. Progress goes to the store as it
  * arrives; a cancel (from any instance: it is a store transition) aborts the upstream request.
  * On start, tasks a crashed process left pending/running are failed; finished tasks expire

@@ -2,7 +2,7 @@ import type { ToolCall } from '../core/intent.js';
 
 /**
  * Earlier tool calls and their results as they go back upstream in the flattened transcript
- * (P2 form, spec/upstream-chat.md §2.5/§7.2), so a multi-step agent loop shows the model what it
+ * (docs/api-contract.md §10.3), so a multi-step agent loop shows the model what it
  * called and what came back, in the same XML its prompt asks for.
  */
 

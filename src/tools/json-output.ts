@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import { AppError, errors } from '../errors.js';
 
 /**
- * Emulated structured output (`response_format` json_object / json_schema, API.md §4.2). The
+ * Emulated structured output (`response_format` json_object / json_schema, docs/api-contract.md §4.5). The
  * upstream has no such mode, so the model is instructed, its answer is extracted (code fences and
  * surrounding prose removed) and checked here. Callers retry once on another generation and then
  * fail with `invalidJsonOutput` — never pass invalid JSON on as a normal answer.

@@ -2,7 +2,7 @@ import type { UpstreamEvent } from '../core/events.js';
 import { countTokens, headTokens } from '../lib/tokenizer.js';
 
 /**
- * Emulated output limits (API.md §4.2). Both stages return early when they cut, which makes the
+ * Emulated output limits (docs/api-contract.md §4.3). Both stages return early when they cut, which makes the
  * `for await` call the upstream iterable's `return()`: the upstream request is closed, the model
  * stops generating for nothing.
  */

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { ToolCall } from '../core/intent.js';
 
 /**
- * Tolerant parsing of the tool-call markup the model was asked to write (spec/upstream-chat.md
- * §7): the `<tool_calls>` XML of our prompt first, then the shapes models drift into —
+ * Tolerant parsing of the tool-call markup the model was asked to write (docs/api-contract.md
+ * §10.4): the `<tool_calls>` XML of our prompt first, then the shapes models drift into —
  * `<function_call><name>…</name><arguments>…</arguments></function_call>`, `<invoke name="x">{…}</invoke>`
  * and a JSON envelope `{"tool_calls":[…]}`. A call survives only if its name was declared and its
  * arguments are (or can be repaired into) a JSON object; arguments are re-serialised compact.

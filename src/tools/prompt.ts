@@ -1,8 +1,8 @@
 import type { ToolChoice, ToolSpec } from '../core/intent.js';
 
 /**
- * The instructions that teach the upstream model our tool-call format (spec/upstream-chat.md
- * §7.2/§7.3: HEAD wording, P2 XML). The flattener prepends it as a system paragraph when tools
+ * The instructions that teach the upstream model our tool-call format (docs/api-contract.md
+ * §10.2). The flattener prepends it as a system paragraph when tools
  * are active (`tool_choice` ≠ `none`). The XML is what src/tools/parse.ts reads back and what
  * src/tools/history.ts writes for earlier calls, so the model sees one consistent format.
  */

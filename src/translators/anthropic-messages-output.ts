@@ -7,6 +7,7 @@ import { randomId } from '../lib/ids.js';
 import { GrowingText } from '../lib/rope.js';
 import { countTokens } from '../lib/tokenizer.js';
 import type { MessagesPlan } from './anthropic-messages-input.js';
+import type { TokenUsage } from '../stats/pricing.js';
 
 type Block = Record<string, unknown>;
 type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use';
@@ -40,6 +41,12 @@ export class MessageBuilder {
     const r = this.reported;
     const output = final ? (r ? r.completionTokens : countTokens(this.outputText)) : 0;
     return { input_tokens: r ? r.promptTokens : this.plan.inputTokens, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: r?.cachedTokens ?? 0 };
+  }
+
+  /** The final `usage` as token counts for pricing, `estimated` when the upstream reported none. */
+  metered(): TokenUsage {
+    const u = this.usage(true);
+    return { promptTokens: u.input_tokens, completionTokens: u.output_tokens, estimated: this.reported === null };
   }
 
   private message(final: boolean): Block {
@@ -155,15 +162,20 @@ export class MessageBuilder {
   }
 }
 
-export async function collectMessage(plan: MessagesPlan, events: AsyncIterable<UpstreamEvent>): Promise<Block> {
+/** Non-stream: the final message; `meter` is told its usage. */
+export async function collectMessage(plan: MessagesPlan, events: AsyncIterable<UpstreamEvent>, meter?: (u: TokenUsage) => void): Promise<Block> {
   const b = new MessageBuilder(plan);
   for await (const e of events) b.push(e);
   b.close();
+  meter?.(b.metered());
   return b.final();
 }
 
-/** Anthropic SSE: `event: <type>` + `data:`; a failure after the first byte is an `error` event. */
-export async function* streamMessage(plan: MessagesPlan, events: AsyncIterable<UpstreamEvent>): AsyncGenerator<string> {
+/**
+ * Anthropic SSE: `event: <type>` + `data:`; a failure after the first byte is an `error` event.
+ * `meter` is told the usage once the turn ended whole.
+ */
+export async function* streamMessage(plan: MessagesPlan, events: AsyncIterable<UpstreamEvent>, meter?: (u: TokenUsage) => void): AsyncGenerator<string> {
   const b = new MessageBuilder(plan);
   const sse = (e: AnthropicEvent) => sseEvent(e.type, e);
   for (const e of b.start()) yield sse(e);
@@ -173,5 +185,7 @@ export async function* streamMessage(plan: MessagesPlan, events: AsyncIterable<U
     yield sse(anthropicErrorBody(toAppError(err)));
     return;
   }
-  for (const e of [...b.close(), ...b.finish()]) yield sse(e);
+  const tail = [...b.close(), ...b.finish()];
+  meter?.(b.metered());
+  for (const e of tail) yield sse(e);
 }

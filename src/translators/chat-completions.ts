@@ -145,7 +145,7 @@ export interface MediaChatPlan {
 }
 
 /**
- * Request → media plan (docs/api-contract.md §4): the last user message is the prompt, its
+ * Request → media plan (docs/api-contract.md §4.10): the last user message is the prompt, its
  * `image_url` parts the input images; the other messages, tools and sampling knobs do not apply.
  */
 export function planMediaChat(req: ChatRequest, model: ModelSpec, opts: Pick<ChatOptions, 'reasoningFormat'>): MediaChatPlan {

@@ -5,7 +5,7 @@ import { jsonSchemaFormat, type JsonFormat } from '../tools/json-output.js';
 
 /**
  * Chat Completions parameters the upstream cannot honour, mapped onto the proxy's emulation
- * (API.md §4.2): client tools and `tool_choice`, assistant `tool_calls` in the history, `stop`,
+ * (docs/api-contract.md §4.3–4.6): client tools and `tool_choice`, assistant `tool_calls` in the history, `stop`,
  * `max_tokens`/`max_completion_tokens`, `n`, `response_format`.
  */
 

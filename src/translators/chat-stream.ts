@@ -62,6 +62,7 @@ interface ChoiceState {
 export async function* streamChat(
   plan: ChatPlan,
   sources: AsyncIterable<UpstreamEvent> | readonly AsyncIterable<UpstreamEvent>[],
+  meter?: ChoiceMeter,
 ): AsyncGenerator<string> {
   const list = Array.isArray(sources) ? (sources as readonly AsyncIterable<UpstreamEvent>[]) : [sources as AsyncIterable<UpstreamEvent>];
   const id = randomId('chatcmpl-');
@@ -132,9 +133,18 @@ export async function* streamChat(
     yield sseData('[DONE]');
     return;
   }
-  if (withUsage) {
-    const turns = states.map((s) => ({ text: s.text.text, reasoning: s.reasoning.text, toolCalls: s.calls, reported: s.reported }));
-    yield sseData({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(plan, turns) });
-  }
+  const turns = states.map((s) => ({ text: s.text.text, reasoning: s.reasoning.text, toolCalls: s.calls, reported: s.reported }));
+  // Each generation's counts as a body would give them (prompt read once per generation).
+  turns.forEach((t, i) => {
+    const u = usage(plan, [t]);
+    meter?.(i, { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, estimated: !t.reported });
+  });
+  if (withUsage) yield sseData({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(plan, turns) });
   yield sseData('[DONE]');
 }
+
+/**
+ * Told, once a stream ended whole, each choice's token counts as the client's `usage` has them:
+ * the provider's report, or the server's estimate (`estimated`) when the upstream sent none.
+ */
+export type ChoiceMeter = (index: number, usage: { promptTokens: number; completionTokens: number; estimated: boolean }) => void;

@@ -5,7 +5,7 @@ import { FetchRefusedError, guardedFetch, type FetchPolicy } from '../lib/guarde
 import { acceptedFor, acceptedList, defaultName, sniffMime, type AttachmentKind } from '../lib/sniff.js';
 
 /**
- * Non-text content parts → neutral `Attachment`s (spec/upstream-chat.md §2.5): `image_url`
+ * Non-text content parts → neutral `Attachment`s (docs/api-contract.md §4.2): `image_url`
  * (http(s) URL or data URI), `input_audio` (`{data, format}`), `file` (`file_data` as data URI or
  * bare base64 + `filename`, or `file_url`). Two steps, because fetching is async and request
  * planning is not: `attachmentSource` checks a part's shape while the request is planned (400

@@ -1,7 +1,7 @@
 import { sniffMedia } from '../media/sniff.js';
 
 /**
- * OpenAI image request/response shapes (API.md §4.5–4.6) ↔ what grok.com's imagine takes.
+ * OpenAI image request/response shapes (docs/api-contract.md §5) ↔ what grok.com's imagine takes.
  * The size table is the README's "size → aspect ratio" table.
  */
 
@@ -43,7 +43,7 @@ export const ZERO_USAGE = { total_tokens: 0, input_tokens: 0, output_tokens: 0, 
 
 export type ImageFormat = 'url' | 'b64_json';
 
-/** `base64` is an alias of `b64_json` (API.md §4.5). */
+/** `base64` is an alias of `b64_json` (docs/api-contract.md §5.1). */
 export function normaliseFormat(f: string): ImageFormat {
   return f === 'url' ? 'url' : 'b64_json';
 }

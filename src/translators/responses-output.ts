@@ -7,6 +7,7 @@ import { GrowingText } from '../lib/rope.js';
 import { countTokens } from '../lib/tokenizer.js';
 import { addCitation, citationSpans, type Citation } from './citations.js';
 import type { ResponsesPlan } from './responses-input.js';
+import type { TokenUsage } from '../stats/pricing.js';
 
 /** One Responses stream event: `type`, `sequence_number`, then its own fields. */
 export type ResponsesEvent = { type: string; sequence_number: number } & Record<string, unknown>;
@@ -50,13 +51,26 @@ export class ResponseBuilder {
     return { type, sequence_number: this.seq++, ...fields };
   }
 
-  /** The Response object as it stands (created/in_progress: empty output, no usage). */
-  response(): Item {
-    const final = this.status !== 'in_progress';
+  /** The turn's counts: the provider's report, else the estimate (text, call arguments and reasoning). */
+  private counts() {
     const r = this.reported;
     const reasoningTokens = r ? r.reasoningTokens : countTokens(this.reasoningText.text);
     const outputTokens = r ? r.completionTokens : countTokens(this.text.text) + countTokens(this.argsText) + reasoningTokens;
     const inputTokens = r ? r.promptTokens : this.plan.promptTokens;
+    return { reasoningTokens, outputTokens, inputTokens };
+  }
+
+  /** The final `usage` as token counts for pricing, `estimated` when the upstream reported none. */
+  metered(): TokenUsage {
+    const { inputTokens, outputTokens } = this.counts();
+    return { promptTokens: inputTokens, completionTokens: outputTokens, estimated: this.reported === null };
+  }
+
+  /** The Response object as it stands (created/in_progress: empty output, no usage). */
+  response(): Item {
+    const final = this.status !== 'in_progress';
+    const r = this.reported;
+    const { reasoningTokens, outputTokens, inputTokens } = this.counts();
     return {
       id: this.id,
       object: 'response',
@@ -234,12 +248,16 @@ function failCode(e: AppError): string {
   return e.status === 429 ? 'rate_limit_exceeded' : 'server_error';
 }
 
-/** Non-stream: folds the whole turn into the final Response object (failures throw, so the pool may retry). */
-export async function collectResponse(plan: ResponsesPlan, events: AsyncIterable<UpstreamEvent>): Promise<Item> {
+/**
+ * Non-stream: folds the whole turn into the final Response object (failures throw, so the pool
+ * may retry); `meter` is told its usage.
+ */
+export async function collectResponse(plan: ResponsesPlan, events: AsyncIterable<UpstreamEvent>, meter?: (u: TokenUsage) => void): Promise<Item> {
   const b = new ResponseBuilder(plan);
   b.start();
   for await (const e of events) b.push(e);
   b.close();
+  meter?.(b.metered());
   return b.response();
 }
 
@@ -252,6 +270,7 @@ export async function* streamResponse(
   plan: ResponsesPlan,
   events: AsyncIterable<UpstreamEvent>,
   persist: (response: Item) => Promise<void>,
+  meter?: (u: TokenUsage) => void,
 ): AsyncGenerator<string> {
   const b = new ResponseBuilder(plan);
   const sse = (e: ResponsesEvent) => sseEvent(e.type, e);
@@ -259,6 +278,7 @@ export async function* streamResponse(
   try {
     for await (const e of events) for (const out of b.push(e)) yield sse(out);
     for (const e of b.close()) yield sse(e);
+    meter?.(b.metered());
     await persist(b.response());
   } catch (err) {
     yield sse(b.fail(err));

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { VideoTask } from '../store/tasks.js';
 
-/** API.md §4.7 task JSON. Times ISO 8601; `video_url` is this server's own file URL. */
+/** The task JSON of docs/api-contract.md §6.2. Times ISO 8601; `video_url` is this server's own file URL. */
 export function taskJson(task: VideoTask, base: string): Record<string, unknown> {
   const out: Record<string, unknown> = {
     task_id: task.id,

@@ -42,7 +42,7 @@ describe('stats shared through Redis', () => {
     const a = new RedisStats(await client(), keys, 'test', { logSize: 4, flushMs: 0 });
     const b = new RedisStats(await client(), keys, 'test', { logSize: 4, flushMs: 0 });
     const local = new Stats({ dataDir: null, logSize: 4, persistMs: 0 });
-    const onA = [entry(0), entry(1, { status: 502, tokens: null }), entry(2, { account: 'acc:2', cost: 0.000396 })];
+    const onA = [entry(0), entry(1, { status: 502, tokens: null }), entry(2, { account: 'acc:2', cost: 0.000396, costEstimated: true })];
     const onB = [entry(3, { model: 'grok-4', key: 'k2', cost: 0.25 }), entry(4, { model: 'grok-4', key: null, account: null })];
     for (const e of onA) a.record(e);
     for (const e of onB) b.record(e);
@@ -58,6 +58,9 @@ describe('stats shared through Redis', () => {
       expect(snap).toEqual(local.snapshot(base));
       expect(snap.summary).toMatchObject({ total: 5, success: 4, failed: 1, tokens: 40, avg_latency_ms: 102, cost_usd: 0.250396 });
       expect(snap.keys.find((x) => x.key_name === 'k2')!.cost_usd).toBe(0.25);
+      // The part priced on estimated counts (grok.com turns) is a counter of its own.
+      expect(snap.summary.cost_estimated_usd).toBe(0.000396);
+      expect(snap.keys.find((x) => x.key_name === 'k2')!.cost_estimated_usd).toBe(0);
       expect(snap.hourly[23]!.total).toBe(5);
       expect(snap.models).toEqual([expect.objectContaining({ model: 'grok-3', total: 3 }), expect.objectContaining({ model: 'grok-4', total: 2 })]);
       expect(snap.accounts.map((x) => x.account_id)).toEqual(['acc-1', 'acc:2']);

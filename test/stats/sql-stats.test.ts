@@ -41,7 +41,7 @@ for (const dialect of DIALECTS) {
       const a = new SqlStats(one, { logSize: 4, flushMs: 0 });
       const b = new SqlStats(two, { logSize: 4, flushMs: 0 });
       const local = new Stats({ dataDir: null, logSize: 4, persistMs: 0 });
-      const onA = [entry(0), entry(1, { status: 502, tokens: null }), entry(2, { account: 'acc:2', cost: 0.000396 })];
+      const onA = [entry(0), entry(1, { status: 502, tokens: null }), entry(2, { account: 'acc:2', cost: 0.000396, costEstimated: true })];
       const onB = [entry(3, { model: 'grok-4', key: 'k2', cost: 0.25 }), entry(4, { model: 'grok-4', key: null, account: null })];
       for (const e of onA) a.record(e);
       for (const e of onB) b.record(e);
@@ -53,6 +53,9 @@ for (const dialect of DIALECTS) {
         // Costs add up exactly (micro-USD integers) per key and per credential.
         expect((await s.snapshot(base)).summary.cost_usd).toBe(0.250396);
         expect((await s.snapshot(base)).accounts.find((x) => x.account_id === 'acc:2')!.cost_usd).toBe(0.000396);
+        // The part priced on estimated counts (grok.com turns) is a counter of its own.
+        expect((await s.snapshot(base)).summary.cost_estimated_usd).toBe(0.000396);
+        expect((await s.recent(100)).find((e) => e.time - base === 2)!.costEstimated).toBe(true);
         expect((await s.recent(100)).map((e) => e.time - base)).toEqual([4, 3, 2, 1]);
         expect(await s.recent(2)).toEqual(local.recent(2));
       }

@@ -55,7 +55,7 @@ function view(k: ClientKey, now = Date.now()) {
   };
 }
 
-/** Client keys (API.md §4.10): list, create (secret shown once), update limits, revoke. */
+/** Client keys (docs/api-contract.md §8.2): list, create (secret shown once), update limits, revoke. */
 export function registerKeyRoutes(app: FastifyInstance, services: Services): void {
   const { keys } = services;
   const checkModels = (models: string[] | null | undefined) => {

@@ -10,7 +10,7 @@ import { taskJson } from '../../translators/video-tasks.js';
 const deleteSchema = z.object({ task_ids: z.array(z.string().min(1)).min(1).max(10_000) });
 
 /**
- * Thin admin views of the video tasks and the media cache (API.md §4.10) for the console: the
+ * Thin admin views of the video tasks and the media cache (docs/api-contract.md §8.4) for the console: the
  * same services the /v1 routes use, behind the admin guard instead of a client key. Each route is
  * added only if no other module registered it already, so the media routes may take them over.
  */

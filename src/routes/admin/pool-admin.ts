@@ -12,7 +12,7 @@ function ids(body: unknown): string[] | undefined {
   return parseBody(idsSchema, body).ids;
 }
 
-/** Settings, quota refresh and NSFW enablement (API.md §4.10). Behind the admin guard. */
+/** Settings, quota refresh and NSFW enablement (docs/api-contract.md §8.1, §8.3). Behind the admin guard. */
 export function registerPoolAdminRoutes(app: FastifyInstance, services: Services): void {
   app.get('/admin/api/settings', async () => services.settings.view());
 

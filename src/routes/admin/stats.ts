@@ -39,6 +39,7 @@ export function registerStatsRoutes(app: FastifyInstance, services: Services): v
       duration_ms: e.ms,
       tokens: e.tokens,
       cost_usd: e.cost ?? null,
+      cost_estimated: e.costEstimated === true,
     }));
     return { logs };
   });

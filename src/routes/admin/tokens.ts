@@ -56,7 +56,7 @@ export function maskToken(token: string): string {
   return token.length <= 12 ? `${token.slice(0, 2)}…` : `${token.slice(0, 6)}…${token.slice(-4)}`;
 }
 
-/** The admin view of an account (API.md §4.10). A cooling account whose time has passed shows as active. */
+/** The admin view of an account (docs/api-contract.md §8.1). A cooling account whose time has passed shows as active. */
 function view(a: Account, now: number) {
   const cooling = a.status === 'cooling' && a.coolingUntil !== null && a.coolingUntil > now;
   return {

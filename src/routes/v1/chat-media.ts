@@ -48,7 +48,7 @@ function mediaEvents(run: (progress: (line: string) => void) => Promise<string>)
 }
 
 /**
- * Image and video models in /v1/chat/completions (docs/api-contract.md §4): the last user message
+ * Image and video models in /v1/chat/completions (docs/api-contract.md §4.10): the last user message
  * is the prompt; video progress is reasoning, the result is text formatted per `app.image_format`
  * / `app.video_format`. Both go through the chat translators as events, so the body and the
  * stream are shaped like every other chat answer. Bad input is refused before anything streams.

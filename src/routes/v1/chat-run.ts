@@ -6,7 +6,6 @@ import { sendSse } from '../../http/sse.js';
 import { reportingEvents } from '../../pool/report-events.js';
 import type { Services } from '../../services.js';
 import type { TokenUsage } from '../../stats/pricing.js';
-import { tapUsage } from '../../stats/request-meta.js';
 import { applyIntentStages } from '../../tools/apply.js';
 import { generateJson } from '../../tools/json-output.js';
 import { chatBody, collectTurn, turnEvents, usage, type Turn } from '../../translators/chat-collect.js';
@@ -76,10 +75,11 @@ export async function runChatCompletion(run: ChatRun, reply: FastifyReply): Prom
     const results = await Promise.all(range(plan.n).map(() => generateChecked(run)));
     const body = chatBody(plan, results.map((r) => r.turn));
     run.note(results[0]!.accountId, body.usage.total_tokens);
-    // Each generation read the prompt and wrote its answer on its own credential: priced one by one.
+    // Each generation read the prompt and wrote its answer on its own credential: priced one by
+    // one, on the provider's counts or (grok.com) the estimate the body shows.
     for (const r of results) {
       const u = usage(plan, [r.turn]);
-      run.charge(r.provider, { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens });
+      run.charge(r.provider, { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, estimated: !r.turn.reported });
     }
     if (!plan.stream) return body;
     return sendSse(reply, streamChat(plan, results.map((r) => turnEvents(r.turn))), keepaliveMs);
@@ -105,9 +105,8 @@ export async function runChatCompletion(run: ChatRun, reply: FastifyReply): Prom
   run.note(acquired[0]!.lease.accountId);
   // Stages inside `reporting`: a stage that cuts early ends the turn as a success.
   const cutoff = reply.server.streamCutoff.signal;
-  // Priced from the provider's own usage report; grok.com streams carry none (no cost recorded).
-  const charged = (a: (typeof acquired)[number]) =>
-    tapUsage(a.value, (u) => run.charge(a.lease.provider ?? 'grok', { promptTokens: u.promptTokens, completionTokens: u.completionTokens }));
-  const sources = acquired.map((a) => endOnCutoff(reportingEvents(applyIntentStages(charged(a), plan.intent), ctl.signal, a.release), cutoff));
-  return sendSse(reply, streamChat(plan, sources), keepaliveMs);
+  const sources = acquired.map((a) => endOnCutoff(reportingEvents(applyIntentStages(a.value, plan.intent), ctl.signal, a.release), cutoff));
+  // Priced once the stream ended whole, per choice on its provider: the provider's usage report,
+  // or (grok.com, which sends none) the estimate the usage chunk shows.
+  return sendSse(reply, streamChat(plan, sources, (i, u) => run.charge(acquired[i]!.lease.provider ?? 'grok', u)), keepaliveMs);
 }

@@ -92,7 +92,7 @@ function stream(
   return sendSse(reply, events(), services.config().performance.sse_keepalive_sec * 1000);
 }
 
-/** POST /images/generations and /images/edits (API.md §4.5–4.6). */
+/** POST /images/generations and /images/edits (docs/api-contract.md §5). */
 export function registerImageRoutes(app: FastifyInstance, services: Services): void {
   app.post('/images/generations', async (req, reply) => {
     const body = parseBody(generationSchema, req.body);

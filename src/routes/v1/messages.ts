@@ -12,7 +12,7 @@ import type { Services } from '../../services.js';
 import { anthropicConversation, anthropicInputTokens, planMessages } from '../../translators/anthropic-messages-input.js';
 import { collectMessage, streamMessage } from '../../translators/anthropic-messages-output.js';
 import { resolveAttachments } from '../../translators/content-parts.js';
-import { foldTurn, openTurn } from './turn.js';
+import { chargeTurn, foldTurn, openTurn } from './turn.js';
 
 /**
  * POST /messages and /messages/count_tokens (Anthropic Messages API). They live in a child scope
@@ -39,9 +39,10 @@ export function registerMessagesRoutes(scope: FastifyInstance, services: Service
       const plan = planMessages(body, model, config.security.max_messages);
       const signal = clientAbortSignal(reply);
       await resolveAttachments(plan.attachments, { policy: fetchPolicy(config.security), maxAttachments: config.security.max_attachments }, signal);
-      if (!plan.stream) return foldTurn(services, req, signal, plan.intent, (events) => collectMessage(plan, events));
+      if (!plan.stream) return foldTurn(services, req, signal, plan.intent, (events, meter) => collectMessage(plan, events, meter));
       const events = await openTurn(services, req, signal, plan.intent);
-      return sendSse(reply, streamMessage(plan, endOnCutoff(events, reply.server.streamCutoff.signal)), config.performance.sse_keepalive_sec * 1000);
+      const meter = chargeTurn(services, req, plan.intent);
+      return sendSse(reply, streamMessage(plan, endOnCutoff(events, reply.server.streamCutoff.signal), meter), config.performance.sse_keepalive_sec * 1000);
     });
 
     app.post('/messages/count_tokens', async (req) => {

@@ -11,7 +11,7 @@ import type { Services } from '../../services.js';
 import { resolveAttachments } from '../../translators/content-parts.js';
 import { planResponses } from '../../translators/responses-input.js';
 import { collectResponse, streamResponse } from '../../translators/responses-output.js';
-import { foldCheckedTurn, foldTurn, openTurn, replay } from './turn.js';
+import { chargeTurn, foldCheckedTurn, foldTurn, openTurn, replay } from './turn.js';
 
 const DAY_MS = 86_400_000;
 
@@ -43,18 +43,19 @@ export function registerResponsesRoutes(app: FastifyInstance, services: Services
     if (plan.jsonFormat) {
       // JSON output is checked whole before anything is sent; a stream then replays it.
       const events = await foldCheckedTurn(services, req, signal, plan.intent, plan.jsonFormat, 'text.format');
-      if (plan.stream) return sendSse(reply, streamResponse(plan, replay(events), persist), keepaliveMs);
-      const response = await collectResponse(plan, replay(events));
+      const meter = chargeTurn(services, req, plan.intent);
+      if (plan.stream) return sendSse(reply, streamResponse(plan, replay(events), persist, meter), keepaliveMs);
+      const response = await collectResponse(plan, replay(events), meter);
       await persist(response);
       return response;
     }
     if (!plan.stream) {
-      const response = await foldTurn(services, req, signal, plan.intent, (events) => collectResponse(plan, events));
+      const response = await foldTurn(services, req, signal, plan.intent, (events, meter) => collectResponse(plan, events, meter));
       await persist(response);
       return response;
     }
     const events = await openTurn(services, req, signal, plan.intent);
-    return sendSse(reply, streamResponse(plan, endOnCutoff(events, reply.server.streamCutoff.signal), persist), keepaliveMs);
+    return sendSse(reply, streamResponse(plan, endOnCutoff(events, reply.server.streamCutoff.signal), persist, chargeTurn(services, req, plan.intent)), keepaliveMs);
   });
 
   app.get<{ Params: { id: string } }>('/responses/:id', async (req) => {

@@ -3,52 +3,63 @@ import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import { clientKeyTags, forClientKey } from '../../http/auth.js';
 import type { Lease } from '../../store/types.js';
-import { requestCost } from '../../stats/pricing.js';
-import { addRequestCost, noteRequest, tapUsage } from '../../stats/request-meta.js';
+import { requestCost, type TokenUsage } from '../../stats/pricing.js';
+import { addRequestCost, noteRequest, requestNote } from '../../stats/request-meta.js';
 import { reportingEvents } from '../../pool/report-events.js';
 import type { Services } from '../../services.js';
 import { applyIntentStages } from '../../tools/apply.js';
 import { generateJson, type JsonFormat } from '../../tools/json-output.js';
 
+/** What a translator calls once with the `usage` it told the client, when the turn ended whole. */
+export type Meter = (usage: TokenUsage) => void;
+
+/**
+ * Prices a finished turn on the provider that served it (noted by foldTurn/openTurn) from the
+ * counts the translator put in the client's `usage`: the provider's own (xAI) or the server's
+ * estimate (grok.com), the cost marked estimated then.
+ */
+export function chargeTurn(services: Services, req: FastifyRequest, intent: ChatIntent): Meter {
+  return (u) => addRequestCost(req, requestCost(services.config(), requestNote(req)?.provider ?? 'grok', intent.model, u), u.estimated === true);
+}
+
 /**
  * One upstream turn for the Responses and Anthropic routes, with the emulated stages (tools,
  * limits) applied. Non-stream: `fold` runs inside the pool attempt, so a failure anywhere in the
- * turn may still move to another account. Stream: resolves once the upstream is primed; the
- * returned events report the outcome when they end.
+ * turn may still move to another account; the usage it meters is charged once it succeeded.
+ * Stream: resolves once the upstream is primed; the returned events report the outcome when they
+ * end (the stream translator meters through chargeTurn).
  */
 export async function foldTurn<T>(
   services: Services,
   req: FastifyRequest,
   signal: AbortSignal,
   intent: ChatIntent,
-  fold: (events: AsyncIterable<UpstreamEvent>) => Promise<T>,
+  fold: (events: AsyncIterable<UpstreamEvent>, meter: Meter) => Promise<T>,
 ): Promise<T> {
+  let used: TokenUsage | undefined;
   const acq = await services.pool.acquire(
     forClientKey(req, intent.model),
     signal,
     async (lease) => {
+      used = undefined;
       const events = await services.chat.openChat(intent, { lease, signal });
-      return fold(applyIntentStages(charged(services, req, intent, lease, events), intent));
+      return fold(applyIntentStages(events, intent), (u) => (used = u));
     },
     clientKeyTags(req),
   );
-  noteRequest(req, { accountId: acq.lease.accountId });
+  noteServed(req, acq.lease);
+  if (used) chargeTurn(services, req, intent)(used);
   await acq.release({ kind: 'success' });
   return acq.value;
 }
 
 export async function openTurn(services: Services, req: FastifyRequest, signal: AbortSignal, intent: ChatIntent): Promise<AsyncIterable<UpstreamEvent>> {
   const acq = await services.pool.acquire(forClientKey(req, intent.model), signal, (lease) => services.chat.openChat(intent, { lease, signal }), clientKeyTags(req));
-  noteRequest(req, { accountId: acq.lease.accountId });
-  return reportingEvents(applyIntentStages(charged(services, req, intent, acq.lease, acq.value), intent), signal, acq.release);
+  noteServed(req, acq.lease);
+  return reportingEvents(applyIntentStages(acq.value, intent), signal, acq.release);
 }
 
-/** The turn's events, its cost noted from the provider's usage report (grok.com sends none). */
-function charged(services: Services, req: FastifyRequest, intent: ChatIntent, lease: Lease, events: AsyncIterable<UpstreamEvent>): AsyncIterable<UpstreamEvent> {
-  return tapUsage(events, (u) =>
-    addRequestCost(req, requestCost(services.config(), lease.provider ?? 'grok', intent.model, { promptTokens: u.promptTokens, completionTokens: u.completionTokens })),
-  );
-}
+const noteServed = (req: FastifyRequest, lease: Lease) => noteRequest(req, { accountId: lease.accountId, provider: lease.provider ?? 'grok' });
 
 /**
  * A whole turn whose JSON answer (text.format) was extracted and checked (the policy of

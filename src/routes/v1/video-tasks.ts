@@ -36,7 +36,7 @@ function parseStatus(s: string): TaskStatus {
 
 const terminalType = (t: VideoTask) => t.status as 'completed' | 'failed' | 'cancelled';
 
-/** The /v1/video/tasks family and /v1/video/upload (API.md §4.7). */
+/** The /v1/video/tasks family and /v1/video/upload (docs/api-contract.md §6.1). */
 export function registerVideoTaskRoutes(app: FastifyInstance, services: Services): void {
   const { videos, cache } = services.media;
   const tasks = () => services.tasks;

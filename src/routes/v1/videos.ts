@@ -36,7 +36,7 @@ function toRatio(size: string): string {
 }
 
 /**
- * The OpenAI Videos API on the video tasks (API.md §4.7): a video id is a task id, so
+ * The OpenAI Videos API on the video tasks (docs/api-contract.md §6.5): a video id is a task id, so
  * `client.videos.*` and /v1/video/tasks see the same jobs. Bodies as JSON or multipart.
  */
 export function registerVideoRoutes(app: FastifyInstance, services: Services): void {

@@ -124,6 +124,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'request cost in the stats',
     statements: (t) => [t.statsBuckets, t.statsDims].map((table) => `ALTER TABLE ${table} ADD COLUMN cost BIGINT NOT NULL DEFAULT 0`),
   },
+  {
+    version: 5,
+    // The part of the cost priced on estimated token counts (grok.com turns), in micro-USD.
+    name: 'estimated part of the request cost in the stats',
+    statements: (t) => [t.statsBuckets, t.statsDims].map((table) => `ALTER TABLE ${table} ADD COLUMN cost_estimated BIGINT NOT NULL DEFAULT 0`),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -7,16 +7,16 @@
  * KEYS: total hash, models hash, accounts hash, keys hash, log list, then one key per time bucket,
  *   and last this flush's mark: a batch resent after a lost reply finds its mark and is skipped.
  * ARGV: logSize, maxDimension, other-name, #buckets, #dimension entries, #log entries,
- *   total's 6 numbers,
- *   per bucket: expire-at (epoch ms), 6 numbers,
- *   per dimension entry: dimension (1 models, 2 accounts, 3 keys), id, 6 numbers,
+ *   total's 7 numbers,
+ *   per bucket: expire-at (epoch ms), 7 numbers,
+ *   per dimension entry: dimension (1 models, 2 accounts, 3 keys), id, 7 numbers,
  *   log entries as JSON, oldest first.
- * The 6 numbers are total, success, failed, ms, tokens, cost (micro-USD): METRICS of
+ * The 7 numbers are total, success, failed, ms, tokens, cost, cost_estimated (micro-USD): METRICS of
  * src/stats/types.ts, in its order. Dimension hashes hold `<metric>:<id>` fields.
  */
 export const STATS_FLUSH_LUA = `
 if not redis.call('SET', KEYS[#KEYS], '1', 'NX', 'PX', 3600000) then return 0 end
-local FIELDS = {'total', 'success', 'failed', 'ms', 'tokens', 'cost'}
+local FIELDS = {'total', 'success', 'failed', 'ms', 'tokens', 'cost', 'cost_estimated'}
 local N = #FIELDS
 local function incr(key, suffix, at)
   for i = 1, N do redis.call('HINCRBY', key, FIELDS[i] .. suffix, ARGV[at + i - 1]) end
