@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AlertManager } from './alerts/alerts.js';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { AdminSessions } from './http/admin-sessions.js';
@@ -70,6 +71,9 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     matches: (provider, err) => providers.account(provider)?.isAntiBot(err) ?? false,
     refresh: async (provider, token) => providers.account(provider)?.refreshIdentity(token),
   };
+  // Webhook alerts (alerts.webhook_url): told by the pool, checking the pool on a timer, never on a request's path.
+  const alerts = new AlertManager(store, getConfig, log);
+  pool.alerts = alerts;
   await importConfiguredXaiKeys(config, store, log);
   const { media, tasks } = await createMediaServices({ config: getConfig, pool, providers, log, tasks: sharedTasks });
   const services: Services = {
@@ -91,13 +95,16 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
     settings,
     quotaSync: new QuotaSync(store, grokAccounts, getConfig, log),
     accountSetup: new AccountSetup(store, grokAccounts, getConfig, log),
+    alerts,
   };
   services.quotaSync.start();
+  alerts.start();
   return {
     services,
     generatedAppKey: generated,
     async close() {
       services.quotaSync.stop();
+      await alerts.close();
       slotQueue.close();
       await media.close();
       // Before the store: the Redis stats' last flush needs the store's connection.

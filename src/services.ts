@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AlertManager } from './alerts/alerts.js';
 import type { Config } from './config/schema.js';
 import type { AdminSessions } from './http/admin-sessions.js';
 import type { ClientKeys } from './http/auth.js';
@@ -51,4 +52,6 @@ export interface Services {
   quotaSync: QuotaSync;
   /** NSFW enablement and other account setup calls. */
   accountSetup: AccountSetup;
+  /** Webhook alerts (alerts.webhook_url): pool exhausted, accounts invalid, thresholds. */
+  alerts: AlertManager;
 }

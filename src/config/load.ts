@@ -43,6 +43,7 @@ const ENV_KEYS: Record<string, string> = {
   XAI_BASE_URL: 'xai.base_url',
   XAI_API_KEYS: 'xai.api_keys',
   METRICS_TOKEN: 'metrics.token',
+  ALERTS_WEBHOOK_URL: 'alerts.webhook_url',
 };
 
 /** Finds config.defaults.toml by walking up from this module (works from src/ and from dist/). */

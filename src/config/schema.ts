@@ -225,6 +225,19 @@ export const configSchema = z
     image: z.object({ nsfw: bool, round_timeout_sec: positive }).strict(),
     responses: z.object({ ttl_days: positive }).strict(),
     metrics: z.object({ token: z.string() }).strict(),
+    alerts: z
+      .object({
+        webhook_url: z.union([z.literal(''), httpUrl]),
+        format: z.enum(['generic', 'slack', 'discord']),
+        min_interval_sec: z.coerce.number().min(0),
+        min_usable_accounts: z.coerce.number().int().min(0),
+        min_quota_left: z.coerce.number().min(0),
+        check_interval_sec: positive,
+        timeout_sec: positive,
+        max_retries: z.coerce.number().int().min(0).max(10),
+        retry_delay_sec: z.coerce.number().min(0),
+      })
+      .strict(),
     models: modelList,
     /** Cost per request (stats per key and per credential); empty = costs are not counted. */
     prices: z

@@ -21,7 +21,7 @@ const LOCKED_SECTIONS = new Set(['server', 'redis', 'database']);
 const LOCKED_KEYS = new Set(['app.app_key']);
 /** Shown as this in GET; sending it back in PUT keeps the stored value. */
 export const SECRET_MASK = '***';
-const SECRET_KEYS = new Set(['app.api_key', 'app.app_key', 'grok.cf_clearance', 'grok.proxy_url', 'grok.egress_proxies', 'grok.statsig_value', 'metrics.token']);
+const SECRET_KEYS = new Set(['app.api_key', 'app.app_key', 'grok.cf_clearance', 'grok.proxy_url', 'grok.egress_proxies', 'grok.statsig_value', 'metrics.token', 'alerts.webhook_url']);
 
 /** Where overrides live and how other instances hear about changes. */
 export interface SettingsBackend {
