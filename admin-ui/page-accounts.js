@@ -22,9 +22,25 @@ function quotaBars(quotas) {
 export async function render(main) {
   const result = h('div', { class: 'small', id: 'import-result' });
   const textarea = h('textarea', { id: 'import-tokens', rows: 4, placeholder: 'One SSO token per line (sso=… or a whole cookie string also works)' });
-  const file = h('input', { type: 'file', accept: '.txt,.csv,text/plain', onchange: async () => {
+  const file = h('input', { type: 'file', accept: '.txt,.csv,.json,text/plain,application/json', onchange: async () => {
     const f = file.files[0];
-    if (f) textarea.value = (textarea.value ? `${textarea.value}\n` : '') + (await f.text());
+    if (!f) return;
+    const text = await f.text();
+    const exported = parseExport(text);
+    if (!exported) {
+      textarea.value = (textarea.value ? `${textarea.value}\n` : '') + text;
+      return;
+    }
+    // An export file (Export accounts below): imported as it is, tier, tags, notes and disabled state included.
+    file.value = '';
+    if (!exported.secrets) return void (result.textContent = 'This export has masked tokens (made without "include tokens"): it cannot be imported.');
+    try {
+      const r = await api('POST', '/admin/api/tokens', { accounts: exported.accounts });
+      result.textContent = `Imported from ${f.name}: ${r.added} added, ${r.skipped} already present (skipped), ${r.invalid} not a token.`;
+      await load();
+    } catch (e) {
+      result.textContent = e.message;
+    }
   } });
   // grok.com SSO cookies or official xAI API keys (a second upstream in the same pool).
   const kind = h('select', { id: 'import-kind' }, h('option', { value: 'grok' }, 'grok.com SSO tokens'), h('option', { value: 'xai' }, 'xAI API keys'));
@@ -36,7 +52,7 @@ export async function render(main) {
     try {
       const body = { tokens: textarea.value, kind: kind.value, ...(tier.value && kind.value === 'grok' ? { tier: tier.value } : {}), ...(splitList(tags.value).length ? { tags: splitList(tags.value) } : {}) };
       const r = await api('POST', '/admin/api/tokens', body);
-      result.textContent = `Imported: ${r.added} added, ${r.skipped} already present (skipped), ${r.invalid} not a token.`;
+      result.textContent = `Imported: ${r.added} added, ${r.skipped} already present (skipped), ${r.invalid} not a token${r.masked ? ` (${r.masked} masked)` : ''}.`;
       textarea.value = '';
       await load();
     } catch (e) {
@@ -73,6 +89,40 @@ export async function render(main) {
     h('button', { class: 'danger', onclick: needSel(() => confirm(`Delete ${selected.size} account(s)? This cannot be undone.`) && bulk('Delete', (ids) => api('DELETE', '/admin/api/tokens', { ids }))) }, 'Delete'),
     h('span', { class: 'muted small' }, 'Refresh and NSFW act on the selection, or on every account when nothing is selected.'));
 
+  // Export: a same-origin download (the session cookie goes along; the server names the file).
+  const exportUrl = (secrets) => {
+    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
+    if (secrets) q.set('include_secrets', 'true');
+    return `/admin/api/tokens/export${q.size ? `?${q}` : ''}`;
+  };
+  const download = (secrets) => {
+    if (secrets && !confirm('Export the tokens themselves? Anyone with this file can use these accounts. Keep it somewhere safe.')) return;
+    const a = h('a', { href: exportUrl(secrets), download: '' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  };
+  const purgeStatus = h('select', { id: 'purge-status', 'aria-label': 'status to delete' },
+    ['invalid', 'exhausted', 'cooling', 'disabled'].map((s) => h('option', { value: s }, s)));
+  const purge = async () => {
+    const status = purgeStatus.value;
+    try {
+      const dry = await api('POST', '/admin/api/tokens/delete-by-status', { status, dry_run: true });
+      if (dry.matched === 0) return toast(`No account is ${status} now.`);
+      if (!confirm(`Delete all ${dry.matched} ${status} account(s)? This cannot be undone.`)) return;
+      const r = await api('POST', '/admin/api/tokens/delete-by-status', { status, confirm: true });
+      toast(`Deleted ${r.deleted} ${status} account(s).`);
+      await load();
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  };
+  const lifecycle = h('div', { class: 'row', id: 'accounts-lifecycle' },
+    h('button', { id: 'export-masked', title: 'JSON with masked tokens: for the record, not for importing', onclick: () => download(false) }, 'Export'),
+    h('button', { id: 'export-secrets', title: 'JSON with the tokens: can be imported here or on another server (pick the file above)', onclick: () => download(true) }, 'Export with tokens'),
+    h('span', { class: 'muted small' }, 'Delete every account that is'), purgeStatus,
+    h('button', { class: 'danger', id: 'purge-button', onclick: purge }, 'Delete by status'));
+
   async function edit(a) {
     const v = await formDialog(`Account ${a.token}`, [
       { name: 'tags', label: 'Tags', value: a.tags.join(', '), help: 'Comma-separated. API keys can be limited to accounts with given tags.' },
@@ -105,7 +155,8 @@ export async function render(main) {
           h('td', {}, a.kind === 'xai' ? h('span', { class: 'tag' }, 'xAI API') : a.tier),
           h('td', {}, h('span', { class: `badge ${a.status}` }, a.status),
             a.cooling_until ? h('div', { class: 'small muted' }, `until ${rel(a.cooling_until)}`) : null,
-            a.last_error ? h('div', { class: 'small muted', title: a.last_error }, a.last_error.slice(0, 40)) : null),
+            a.last_error ? h('div', { class: 'small muted last-error', title: `${a.last_error}${a.last_error_at ? `\n${new Date(a.last_error_at).toLocaleString()}` : ''}` },
+              `${a.last_error.slice(0, 40)}${a.last_error.length > 40 ? '…' : ''}`, a.last_error_at ? ` · ${rel(a.last_error_at)}` : '') : null),
           h('td', {}, quotaBars(a.quotas)),
           h('td', {}, a.tags.map((t) => h('span', { class: 'tag' }, t)), a.note ? h('div', { class: 'small muted' }, a.note) : null),
           h('td', {}, `${fmtNum(a.use_count)} ok`, h('div', { class: 'small muted' }, `${fmtNum(a.fail_count)} failed, ${a.in_flight} now`)),
@@ -123,10 +174,21 @@ export async function render(main) {
       textarea, h('div', { class: 'row', style: { marginTop: '8px' } }, file, kind, tier, tags, importButton), result),
     h('section', { class: 'panel' },
       h('div', { class: 'row' }, selectEl('status', ['active', 'cooling', 'invalid', 'disabled']), selectEl('tier', ['basic', 'super', 'heavy']), tagFilter, count),
-      h('div', { style: { margin: '10px 0' } }, actions), list));
+      h('div', { style: { margin: '10px 0' } }, actions), list),
+    h('section', { class: 'panel' }, h('h2', {}, 'Export and clean up'), lifecycle));
   await load();
   const timer = setInterval(() => load().catch(() => {}), 15_000);
   return () => clearInterval(timer);
+}
+
+/** The object of an accounts export file, or null when the text is not one. */
+function parseExport(text) {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === 'object' && Array.isArray(v.accounts) ? v : null;
+  } catch {
+    return null;
+  }
 }
 
 function summary(r) {

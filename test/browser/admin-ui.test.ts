@@ -4,7 +4,7 @@
  * on ordinary runs, and into docs/screenshots/ (the README's) with `UPDATE_SCREENSHOTS=1`, so a
  * test run does not rewrite committed images. `.ci/run` installs chromium when it is missing.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -102,6 +102,33 @@ describe('admin console in Chromium', () => {
     await shot('doctor');
     await report.getByRole('button', { name: 'Close' }).click();
     await report.waitFor({ state: 'detached' });
+  });
+
+  it('shows when an account last failed, exports the accounts and deletes the invalid ones by status', async () => {
+    const [dead] = await stack.importTokens(['tok-ui-dead-3']);
+    await stack.runtime.services.store.markInvalid(dead!, 'upstream_auth_failed: grok.com answered 401');
+    await page.reload();
+    const row = page.locator(`#accounts-table tbody tr[data-id="${dead}"]`);
+    await row.waitFor();
+    // The reason (cut to 40 characters) and how long ago; the whole reason and the time on hover.
+    expect(await row.locator('.last-error').innerText()).toMatch(/^upstream_auth_failed: grok\.com answered …? · \d+ \w+ ago$/);
+    expect(await row.locator('.last-error').getAttribute('title')).toMatch(/^upstream_auth_failed: grok\.com answered 401\n.+\d/);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-masked').click()]);
+    expect(download.suggestedFilename()).toMatch(/^grok2api-accounts-\d{4}-\d\d-\d\d\.json$/);
+    const file = join(SHOTS, '..', `export-${Date.now()}.json`);
+    await download.saveAs(file);
+    const exported = JSON.parse(readFileSync(file, 'utf8')) as { secrets: boolean; accounts: { id: string; token: string }[] };
+    rmSync(file, { force: true });
+    expect(exported.secrets).toBe(false);
+    expect(exported.accounts.map((a) => a.id)).toContain(dead);
+    expect(JSON.stringify(exported)).not.toContain('tok-ui-dead-3');
+
+    await page.locator('#purge-status').selectOption('invalid');
+    await page.locator('#purge-button').click();
+    await row.waitFor({ state: 'detached' });
+    expect(await page.locator('#accounts-table tbody tr').count()).toBe(2);
+    expect(await stack.runtime.services.store.getAccount(dead!)).toBeNull();
   });
 
   it('shows each egress with its health, accounts and traffic', async () => {
