@@ -24,6 +24,7 @@ import { registerResponsesRoutes } from './routes/v1/responses.js';
 import type { Services } from './services.js';
 import { installStatsHook } from './stats/hook.js';
 import { installMetrics } from './metrics/http.js';
+import { tracingOn } from './tracing/tracing.js';
 
 /**
  * The only place things are wired. Tests build the very same app with their own services
@@ -45,6 +46,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   installErrorHandlers(app, () => services.config().security.max_body_mb);
   installBodyLimit(app, () => services.config().security.max_body_mb);
   await app.register(cors, { origin: config.security.cors_origins.includes('*') ? true : config.security.cors_origins });
+
+  // OpenTelemetry (OTEL_EXPORTER_OTLP_ENDPOINT set): request spans; the hooks load only then.
+  if (tracingOn()) (await import('./tracing/http.js')).installTracingHooks(app);
 
   if (config.log.requests) {
     app.addHook('onResponse', async (req, reply) => {

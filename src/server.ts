@@ -4,6 +4,7 @@ import { createRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { drainOnClose } from './http/drain.js';
 import { warmTokenizer } from './lib/tokenizer.js';
+import { startTracing } from './tracing/tracing.js';
 
 /** Process entry: config → services → app → listen; SIGTERM/SIGINT drain streams, persist state, exit. */
 async function main(): Promise<void> {
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   }
   // SERVER_WORKERS > 1: this process only supervises; each worker runs the server below.
   if (config.server.workers > 1 && isPrimary()) return runPrimary(config.server.workers, config.server.shutdown_grace_sec);
+  // OpenTelemetry when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (each worker exports its own spans); before the logger, whose lines then carry trace ids.
+  const tracing = await startTracing();
   const runtime = await createRuntime(config);
   const { services } = runtime;
   const log = services.log;
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
       await app.close();
     } finally {
       await runtime.close();
+      await tracing?.shutdown().catch(() => {});
       log.info('stopped');
       process.exit(0);
     }

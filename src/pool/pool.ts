@@ -5,6 +5,7 @@ import { AppError, UpstreamError, errors } from '../errors.js';
 import type { Lease, LeaseRequest, LeaseResult, Outcome, PoolPolicy, Store } from '../store/types.js';
 import { noteLeaseProvider, upstreamAttempts, upstreamFailovers, upstreamRetries } from '../metrics/registry.js';
 import { onlyCapBlocks, SlotQueue } from './queue/slot-queue.js';
+import { ATTR, endFailed, startSpan, withSpan, type Span } from '../tracing/tracing.js';
 
 /** A primed upstream result bound to the account that produced it. */
 export interface Acquired<T> {
@@ -15,6 +16,16 @@ export interface Acquired<T> {
 }
 
 export type Attempt<T> = (lease: Lease) => Promise<T>;
+
+/**
+ * What the trace of one acquire() knows across its attempts (tracing only): how many attempts
+ * came before, and why the next one happens (`none`, `same_account`, `other_account`,
+ * `next_provider`, `anti_bot`).
+ */
+interface AttemptTrail {
+  count: number;
+  next: string;
+}
 
 /**
  * The account pool: leases an account for a model, runs one attempt on it and, when the attempt
@@ -30,12 +41,6 @@ export class AccountPool {
    * configured, fresh clearance). Unset: no such retry.
    */
   antiBot: { matches(provider: ProviderName, err: UpstreamError): boolean; refresh(provider: ProviderName, token: string): Promise<void> } | undefined;
-
-  /**
-   * Told (synchronously; the work happens off the request) when a request found no account to
-   * serve it and when an outcome made an account invalid (bootstrap.ts wires src/alerts/). Unset: nobody.
-   */
-  alerts: { poolExhausted(e: { model: string; code: string }): void; accountInvalid(): void } | undefined;
 
   constructor(
     private readonly store: Store,
@@ -55,14 +60,16 @@ export class AccountPool {
    * only the concurrency cap stands in the way. While anyone waits, newcomers queue behind them
    * instead of taking a freed slot first. Retries after a failed attempt do not queue again.
    */
-  private async leaseOrWait(req: LeaseRequest, signal: AbortSignal, first: boolean): Promise<LeaseResult> {
+  private async leaseOrWait(req: LeaseRequest, signal: AbortSignal, first: boolean, span?: Span): Promise<LeaseResult> {
     const t = this.config().token;
     if (!this.queue || !first || t.queue_timeout_sec <= 0) return this.store.lease(req);
     if ((await this.queue.depth()) === 0) {
       const leased = await this.store.lease(req);
       if (!onlyCapBlocks(leased)) return leased;
     }
+    const queuedAt = performance.now();
     const waited = await this.queue.wait(SlotQueue.queueFor(req), signal, t.queue_timeout_sec * 1000, t.queue_max, () => this.store.lease(req));
+    span?.setAttributes({ [ATTR.queueWaitMs]: Math.round(performance.now() - queuedAt), [ATTR.queueResult]: waited.kind });
     if (waited.kind === 'leased') return waited.result;
     if (waited.kind === 'full') this.log.warn({ queueMax: t.queue_max }, 'slot queue full: refusing at once');
     return { ok: false, reason: 'none_available', retryAfterMs: null };
@@ -86,17 +93,17 @@ export class AccountPool {
     const order = (model.providers ?? ['grok']).filter((p) => !providers || providers.includes(p));
     if (order.length === 0) throw errors.providerNotAllowed(model.id);
     const refusals: AppError[] = [];
+    const trail: AttemptTrail = { count: 0, next: 'none' };
     for (const provider of order) {
-      const got = await this.acquireFrom(provider, model, signal, attempt, tags, deadline);
+      const got = await this.acquireFrom(provider, model, signal, attempt, tags, deadline, trail);
       if (got.ok) return got.acquired;
       refusals.push(got.error);
       if (Date.now() >= deadline) break;
       if (provider !== order.at(-1)) upstreamFailovers.inc({ provider, class: got.error.code ?? 'unknown' });
+      trail.next = 'next_provider';
     }
     // The most telling refusal: one from a provider that has credentials beats "none imported".
-    const refusal = refusals.find((e) => e.code !== 'no_accounts') ?? refusals[0]!;
-    if (refusal.code === 'no_available_tokens' || refusal.code === 'no_accounts') this.alerts?.poolExhausted({ model: model.id, code: refusal.code });
-    throw refusal;
+    throw refusals.find((e) => e.code !== 'no_accounts') ?? refusals[0]!;
   }
 
   /** The lease request for one provider: grok.com modes by tier, or the provider's model name. */
@@ -124,6 +131,7 @@ export class AccountPool {
     attempt: Attempt<T>,
     tags: string[] | undefined,
     deadline: number,
+    trail: AttemptTrail = { count: 0, next: 'none' },
   ): Promise<{ ok: true; acquired: Acquired<T> } | { ok: false; error: AppError }> {
     const cfg = this.config();
     const tried: string[] = [];
@@ -131,19 +139,52 @@ export class AccountPool {
 
     for (let n = 0; n < cfg.retry.max_attempts; n++) {
       signal.throwIfAborted();
-      const leased = await this.leaseOrWait(this.leaseRequest(provider, model, tried, tags), signal, n === 0);
-      if (!leased.ok) return { ok: false, error: this.exhausted(model, leased.reason, leased.retryAfterMs, lastError) };
+      const leaseSpan = startSpan('pool.lease', { [ATTR.provider]: provider, [ATTR.model]: model.id });
+      let leased: LeaseResult;
+      try {
+        leased = await this.leaseOrWait(this.leaseRequest(provider, model, tried, tags), signal, n === 0, leaseSpan);
+      } catch (err) {
+        endFailed(leaseSpan, signal.aborted ? 'aborted' : 'lease_failed');
+        throw err;
+      }
+      if (!leased.ok) {
+        endFailed(leaseSpan, leased.reason, { [ATTR.leaseResult]: leased.reason });
+        return { ok: false, error: this.exhausted(model, leased.reason, leased.retryAfterMs, lastError) };
+      }
       const lease: Lease = { ...leased.lease, provider };
+      leaseSpan?.setAttributes({ [ATTR.leaseResult]: 'ok', [ATTR.account]: lease.accountId, [ATTR.mode]: lease.mode });
+      leaseSpan?.end();
       noteLeaseProvider(lease.accountId, provider);
       const release = async (outcome: Outcome) => {
         await this.store.report(lease.leaseId, outcome, this.policy());
-        if (outcome.kind === 'failure' && outcome.effect === 'invalid') this.alerts?.accountInvalid();
         this.queue?.released();
       };
+      // Traced: one span per try (the anti-bot retry is a second one); the one that succeeded lasts
+      // until the turn's outcome is reported (a stream's end).
+      let live: Span | undefined;
+      const traced: Attempt<T> = async (l) => {
+        const span = startSpan('upstream.attempt', {
+          [ATTR.provider]: provider,
+          [ATTR.account]: l.accountId,
+          [ATTR.mode]: l.mode,
+          [ATTR.retryNumber]: trail.count++,
+          [ATTR.retryKind]: trail.next,
+        });
+        trail.next = 'anti_bot';
+        try {
+          const value = await withSpan(span, () => attempt(l));
+          live = span;
+          return value;
+        } catch (err) {
+          const failureClass = signal.aborted ? 'aborted' : err instanceof UpstreamError ? (err.code ?? 'unknown') : 'internal';
+          endFailed(span, failureClass, { [ATTR.failureClass]: failureClass, ...(err instanceof UpstreamError ? { [ATTR.upstreamStatus]: err.upstreamStatus } : {}) });
+          throw err;
+        }
+      };
       try {
-        const value = await this.attemptWithAntiBotRetry(lease, attempt, signal);
+        const value = await this.attemptWithAntiBotRetry(lease, leaseSpan ? traced : attempt, signal);
         upstreamAttempts.inc({ provider, result: 'ok' });
-        return { ok: true, acquired: { value, lease, release } };
+        return { ok: true, acquired: { value, lease, release: live ? endingSpan(live, release) : release } };
       } catch (err) {
         if (signal.aborted) {
           upstreamAttempts.inc({ provider, result: 'aborted' });
@@ -162,6 +203,7 @@ export class AccountPool {
         if (failure.disposition === 'fail') throw failure;
         if (Date.now() >= deadline) break;
         if (failure.disposition === 'retry-other') tried.push(lease.accountId);
+        trail.next = failure.disposition === 'retry-other' ? 'other_account' : 'same_account';
         if (n + 1 < cfg.retry.max_attempts) (failure.disposition === 'retry-other' ? upstreamFailovers : upstreamRetries).inc({ provider, class: failure.code ?? 'unknown' });
       }
     }
@@ -203,6 +245,23 @@ export class AccountPool {
     const ms = retryAfterMs ?? last?.retryAfterMs ?? 1000;
     return errors.noAvailableTokens(Math.max(1, Math.ceil(ms / 1000)));
   }
+}
+
+/** A release that first ends the successful attempt's span with the turn's outcome (once). */
+function endingSpan(span: Span, release: (o: Outcome) => Promise<void>): (o: Outcome) => Promise<void> {
+  let ended = false;
+  return (outcome) => {
+    if (!ended) {
+      ended = true;
+      span.setAttribute(ATTR.outcome, outcome.kind);
+      // The failure's class only (the message before its first colon is the error code).
+      if (outcome.kind === 'failure') {
+        const failureClass = outcome.message.split(':')[0] ?? 'failure';
+        endFailed(span, failureClass, { [ATTR.failureClass]: failureClass });
+      } else span.end();
+    }
+    return release(outcome);
+  };
 }
 
 /** What a failed attempt tells the store about the account. */

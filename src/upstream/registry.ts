@@ -1,6 +1,7 @@
 import type { ProviderName } from '../core/models.js';
 import { UpstreamError } from '../errors.js';
 import type { AccountUpstream, ChatUpstream, ImageUpstream, Provider, VideoUpstream } from './types.js';
+import { eventOnActiveSpan, tracingOn } from '../tracing/tracing.js';
 
 /**
  * The providers this server speaks to, by name. bootstrap.ts builds it with one line per provider
@@ -27,10 +28,16 @@ export class ProviderRegistry {
     return [...this.byName.values()];
   }
 
-  /** Chat dispatched by the lease's provider (grok when the lease names none). */
+  /**
+   * Chat dispatched by the lease's provider (grok when the lease names none). Traced: the turn is
+   * primed (its first event arrived) — an event on the attempt's span.
+   */
   chat(): ChatUpstream {
     return {
-      openChat: (intent, ctx) => this.require(ctx.lease.provider ?? 'grok').chat.openChat(intent, ctx),
+      openChat: (intent, ctx) => {
+        const primed = this.require(ctx.lease.provider ?? 'grok').chat.openChat(intent, ctx);
+        return tracingOn() ? primed.then((events) => (eventOnActiveSpan('upstream.first_event'), events)) : primed;
+      },
     };
   }
 

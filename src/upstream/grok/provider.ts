@@ -1,5 +1,6 @@
 import type { Config } from '../../config/schema.js';
 import type { ChatUpstream, Provider } from '../types.js';
+import { ATTR, noteOnActiveSpan } from '../../tracing/tracing.js';
 import { createGrokAccountUpstream } from './account.js';
 import { createGrokImageUpstream } from './images.js';
 import { unknownFrames } from './unknown-frames.js';
@@ -17,6 +18,12 @@ import { createWsChatUpstream } from './ws-chat.js';
 export function createGrokProvider(config: () => Config, grok: GrokTransport): Provider {
   const ws = createWsChatUpstream(config, grok);
   const rest = createRestChatUpstream(config, grok);
-  const chat: ChatUpstream = { openChat: (intent, ctx) => (config().grok.chat_transport === 'ws' ? ws : rest).openChat(intent, ctx) };
+  const chat: ChatUpstream = {
+    openChat: (intent, ctx) => {
+      const transport = config().grok.chat_transport;
+      noteOnActiveSpan({ [ATTR.transport]: transport });
+      return (transport === 'ws' ? ws : rest).openChat(intent, ctx);
+    },
+  };
   return { name: 'grok', chat, images: createGrokImageUpstream(config, grok), video: createGrokVideoUpstream(config, grok), account: createGrokAccountUpstream(config, grok), unknownFrames: () => unknownFrames.snapshot(), close: async () => {} };
 }

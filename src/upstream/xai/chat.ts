@@ -2,6 +2,7 @@ import { markNative, type UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import { UpstreamError } from '../../errors.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
+import { ATTR, noteOnActiveSpan } from '../../tracing/tracing.js';
 import { xaiMessage } from './classify.js';
 import type { XaiClient } from './client.js';
 import { xaiChatBody } from './chat-payload.js';
@@ -42,6 +43,7 @@ const modelOf = (ctx: ChatCallContext) => ctx.lease.mode;
 export function createXaiChatUpstream(client: XaiClient): ChatUpstream {
   return {
     async openChat(intent: ChatIntent, ctx: ChatCallContext) {
+      noteOnActiveSpan({ [ATTR.transport]: 'http' });
       const res = await client.send('POST', 'chat/completions', ctx.lease.token, xaiChatBody(intent, modelOf(ctx)), ctx.signal);
       const events = turnEvents(res.body);
       const first = await events.next().catch((err: unknown) => {

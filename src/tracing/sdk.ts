@@ -1,0 +1,36 @@
+/**
+ * The OpenTelemetry SDK, loaded only when tracing is on (./tracing.ts imports this dynamically).
+ * Everything is configured by the standard variables, read by the SDK itself:
+ * OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT / _HEADERS / _TIMEOUT, OTEL_TRACES_SAMPLER(_ARG),
+ * OTEL_BSP_* (batching), OTEL_RESOURCE_ATTRIBUTES; here only OTEL_SERVICE_NAME's default
+ * ("grok2api") and the protocol (OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: `http/protobuf`, the
+ * default, or `http/json`; gRPC is not shipped and falls back to http/protobuf with a warning).
+ * Registering sets the global tracer provider, the AsyncLocalStorage context manager (so spans
+ * and log lines follow a request through its awaits) and the W3C trace-context propagator.
+ */
+import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+type Env = Record<string, string | undefined>;
+
+export function startSdk(env: Env): { shutdown(): Promise<void> } {
+  // Export failures (collector down, refused) reach stderr instead of vanishing.
+  diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf').trim();
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    diag.warn(`grok2api: OTLP protocol "${protocol}" is not supported here; exporting with http/protobuf`);
+  }
+  const exporter = protocol === 'http/json' ? new JsonExporter() : new ProtoExporter();
+  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over our default name.
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'grok2api', 'process.pid': process.pid }))
+    .merge(detectResources({ detectors: [envDetector] }));
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
+  provider.register();
+  return { shutdown: () => provider.shutdown() };
+}
