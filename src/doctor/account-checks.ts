@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { UpstreamError } from '../errors.js';
 import type { Lease } from '../store/types.js';
 import { classifyNetwork } from '../upstream/grok/classify.js';
+import { GrokClient } from '../upstream/grok/client.js';
 import { fetchRateLimits, inferTier, type RateLimitWindow } from '../upstream/grok/quota.js';
 import { SessionIdentity } from '../upstream/grok/session-identity.js';
 import type { GrokTransport } from '../upstream/grok/transport/index.js';
@@ -16,6 +17,11 @@ export interface AccountContext {
   token: string;
   /** The account's egress (masked), from the first request. */
   egress: string | null;
+}
+
+/** The grok.com client the upstream functions take, on the doctor's configuration and transport. */
+export function doctorClient(ctx: AccountContext): GrokClient {
+  return new GrokClient(ctx.config, ctx.transport);
 }
 
 /** The lease the upstream functions take; the doctor borrows no pool slot and reports nothing to the pool. */
@@ -34,7 +40,7 @@ export function failedLayer(id: LayerId, e: unknown, ctx: AccountContext): Layer
 export function checkSession(ctx: AccountContext): Promise<LayerResult> {
   return timed('session', async () => {
     try {
-      const identity = new SessionIdentity(ctx.config, ctx.transport);
+      const identity = new SessionIdentity(doctorClient(ctx));
       const uid = await identity.userId(doctorLease(ctx.token), AbortSignal.timeout(ctx.config.timeout.first_byte_sec * 1000 + 1000));
       return layer('session', 'ok', `Signed in as grok.com user ${uid.slice(0, 8)}….`);
     } catch (e) {
@@ -51,8 +57,9 @@ export function checkRateLimits(ctx: AccountContext): Promise<LayerResult> {
   return timed('rate_limits', async () => {
     try {
       const signal = AbortSignal.timeout(ctx.config.timeout.first_byte_sec * 1000 + 1000);
-      const fast = await fetchRateLimits(ctx.config, ctx.transport, ctx.token, 'fast', signal);
-      const auto = await fetchRateLimits(ctx.config, ctx.transport, ctx.token, 'auto', signal);
+      const client = doctorClient(ctx);
+      const fast = await fetchRateLimits(client, ctx.token, 'fast', signal);
+      const auto = await fetchRateLimits(client, ctx.token, 'auto', signal);
       const tier = inferTier({ fast, auto });
       const seen = `${describe('fast', fast)}; ${describe('auto', auto)}${tier ? `; tier ${tier}` : ''}.`;
       if (fast && fast.remaining === 0) return layer('rate_limits', 'warn', seen, 'The fast quota is used up, so the chat checks below are refused until its window resets: wait, or run the doctor on another account.');

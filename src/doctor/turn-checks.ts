@@ -5,7 +5,7 @@ import { imagineHeaders, imagineUrl } from '../upstream/grok/imagine/ws-client.j
 import { createRestChatUpstream } from '../upstream/grok/rest-chat.js';
 import { createWsChatUpstream } from '../upstream/grok/ws-chat.js';
 import type { ChatUpstream } from '../upstream/types.js';
-import { doctorLease, failedLayer, type AccountContext } from './account-checks.js';
+import { doctorClient, doctorLease, failedLayer, type AccountContext } from './account-checks.js';
 import { layer, timed } from './layer.js';
 import type { LayerResult } from './report.js';
 
@@ -51,17 +51,18 @@ async function chatTurn(id: 'chat_rest' | 'chat_ws', upstream: ChatUpstream, ctx
 }
 
 export function checkRestChat(ctx: AccountContext): Promise<LayerResult> {
-  return chatTurn('chat_rest', createRestChatUpstream(ctx.config, ctx.transport), ctx);
+  return chatTurn('chat_rest', createRestChatUpstream(doctorClient(ctx)), ctx);
 }
 
 export function checkWsChat(ctx: AccountContext): Promise<LayerResult> {
-  return chatTurn('chat_ws', createWsChatUpstream(ctx.config, ctx.transport), ctx);
+  return chatTurn('chat_ws', createWsChatUpstream(doctorClient(ctx)), ctx);
 }
 
 /** The imagine socket's upgrade, through the same transport and egress as image generation. */
 export function checkImagineHandshake(ctx: AccountContext): Promise<LayerResult> {
   return timed('imagine_ws', () => {
     const { config, transport, token } = ctx;
+    const client = doctorClient(ctx);
     const handshakeMs = config.timeout.connect_sec * 1000 + config.timeout.first_byte_sec * 1000;
     const started = performance.now();
     return new Promise<LayerResult>((resolve) => {
@@ -73,7 +74,7 @@ export function checkImagineHandshake(ctx: AccountContext): Promise<LayerResult>
         clearTimeout(timer);
         resolve(r);
       };
-      const socket = transport.openWebSocket(imagineUrl(config), { headers: imagineHeaders(config, token), handshakeTimeoutMs: handshakeMs, maxPayload: 1024 * 1024, account: token }, {
+      const socket = transport.openWebSocket(imagineUrl(client), { headers: imagineHeaders(client, token), handshakeTimeoutMs: handshakeMs, maxPayload: 1024 * 1024, account: token }, {
         onOpen: () => {
           finish(layer('imagine_ws', 'ok', `Handshake accepted in ${Math.round(performance.now() - started)} ms; closed again without generating anything.`));
           socket.close(1000);

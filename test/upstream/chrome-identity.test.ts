@@ -3,6 +3,8 @@ import { gatewayHeaders } from '../../src/upstream/grok/mgw-connect.js';
 import { createGrokTransport } from '../../src/upstream/grok/transport/index.js';
 import { browserIdentity, checkIdentityConfig, chromeProfileNames, newestChromeProfile, profileForUserAgent } from '../../src/upstream/grok/transport/chrome-identity.js';
 import { testConfig } from './helpers.js';
+import { GrokClient } from '../../src/upstream/grok/client.js';
+import type { GrokTransport } from '../../src/upstream/grok/transport/index.js';
 
 const base = { browser_profile: 'chrome', browser_os: 'macos', user_agent: '', identity_per_account: false };
 const major = (ua: string) => /Chrome\/(\d+)/.exec(ua)![1];
@@ -54,6 +56,6 @@ describe('browser identity', () => {
     const config = testConfig();
     expect(config.grok.user_agent).toBe('');
     // The undici fallback sends these headers as they are, so an empty UA would go out.
-    expect(gatewayHeaders(config, 'tok', 'uid')['User-Agent']).toBe(browserIdentity(config.grok, 'tok').userAgent);
+    expect(gatewayHeaders(new GrokClient(config, {} as GrokTransport), 'tok', 'uid')['User-Agent']).toBe(browserIdentity(config.grok, 'tok').userAgent);
   });
 });

@@ -11,6 +11,7 @@ import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
 import { akamaiFingerprint } from '../helpers/h2-frames.js';
 import { startTlsCapture, type TlsCapture, type TlsConnection } from '../helpers/tls-capture.js';
 import { collect, testConfig } from './helpers.js';
+import { GrokClient } from '../../src/upstream/grok/client.js';
 
 /**
  * The offline fingerprint test (issue 12, item 3): the real grok.com call paths — a quota fetch
@@ -153,8 +154,8 @@ describe('grok.com sees Chrome (grok.http_client = "wreq")', () => {
   afterAll(() => grok?.close());
 
   it('REST: a quota fetch and a chat turn carry Chrome’s ClientHello, HTTP/2 preface, priority and header order', async () => {
-    expect(await fetchRateLimits(config, grok, TOKEN, 'fast')).toMatchObject({ remaining: expect.any(Number) });
-    const events = await collect(await createRestChatUpstream(config, grok).openChat(intent('fingerprint over REST'), chatContext()));
+    expect(await fetchRateLimits(new GrokClient(config, grok), TOKEN, 'fast')).toMatchObject({ remaining: expect.any(Number) });
+    const events = await collect(await createRestChatUpstream(new GrokClient(config, grok)).openChat(intent('fingerprint over REST'), chatContext()));
     expect(answerOf(events)).toBe(fake.defaultAnswer);
 
     const quota = only(capture, '/rest/rate-limits', since);
@@ -175,7 +176,7 @@ describe('grok.com sees Chrome (grok.http_client = "wreq")', () => {
 
   it('mgw chat WebSocket: Chrome’s ClientHello with ALPN http/1.1 and Chrome’s upgrade header order', async () => {
     const from = capture.connections.length;
-    const events = await collect(await createWsChatUpstream(config, grok).openChat(intent('fingerprint over mgw'), chatContext()));
+    const events = await collect(await createWsChatUpstream(new GrokClient(config, grok)).openChat(intent('fingerprint over mgw'), chatContext()));
     expect(answerOf(events)).toBe(fake.defaultAnswer);
 
     const socket = only(capture, '/ws/mgw/', from);
@@ -190,7 +191,7 @@ describe('grok.com sees Chrome (grok.http_client = "wreq")', () => {
 
   it('imagine WebSocket: the same handshake as the chat socket', async () => {
     const from = capture.connections.length;
-    const images = await imagineRound(config, grok, TOKEN, { prompt: 'a lighthouse', aspectRatio: '1:1', n: 1, nsfw: false }, new AbortController().signal, () => {});
+    const images = await imagineRound(new GrokClient(config, grok), TOKEN, { prompt: 'a lighthouse', aspectRatio: '1:1', n: 1, nsfw: false }, new AbortController().signal, () => {});
     expect(images).toHaveLength(1);
     expect(images[0]!.bytes!.subarray(1, 4).toString()).toBe('PNG');
 
@@ -222,7 +223,7 @@ describe('the same checks tell Node’s TLS apart (grok.http_client = "undici")'
   afterAll(() => grok?.close());
 
   it('REST fails every check but SNI', async () => {
-    expect(await fetchRateLimits(config, grok, TOKEN, 'fast')).toMatchObject({ remaining: expect.any(Number) });
+    expect(await fetchRateLimits(new GrokClient(config, grok), TOKEN, 'fast')).toMatchObject({ remaining: expect.any(Number) });
     const differences = restDifferences(only(capture, '/rest/rate-limits', since), '/rest/rate-limits', REST_HEADER_ORDER);
     expect(Object.keys(differences).sort()).toEqual(['akamai', 'alpn', 'grease', 'headerOrder', 'ja4', 'priority', 'pseudo']);
     // Node's ClientHello, offering HTTP/1.1 only; no HTTP/2 preface at all.
@@ -233,8 +234,8 @@ describe('the same checks tell Node’s TLS apart (grok.http_client = "undici")'
 
   it('both WebSockets fail every check but SNI', async () => {
     const from = capture.connections.length;
-    await collect(await createWsChatUpstream(config, grok).openChat(intent('fingerprint over mgw'), chatContext()));
-    await imagineRound(config, grok, TOKEN, { prompt: 'a lighthouse', aspectRatio: '1:1', n: 1, nsfw: false }, new AbortController().signal, () => {});
+    await collect(await createWsChatUpstream(new GrokClient(config, grok)).openChat(intent('fingerprint over mgw'), chatContext()));
+    await imagineRound(new GrokClient(config, grok), TOKEN, { prompt: 'a lighthouse', aspectRatio: '1:1', n: 1, nsfw: false }, new AbortController().signal, () => {});
     for (const path of ['/ws/mgw/', '/ws/imagine/listen']) {
       const differences = socketDifferences(only(capture, path, from));
       expect(Object.keys(differences).sort(), path).toEqual(['alpn', 'grease', 'ja4', 'upgradeOrder']);

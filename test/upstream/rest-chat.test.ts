@@ -12,6 +12,7 @@ import { createRestChatUpstream } from '../../src/upstream/grok/rest-chat.js';
 import { createGrokTransport, type GrokTransport } from '../../src/upstream/grok/transport/index.js';
 import type { ChatUpstream } from '../../src/upstream/types.js';
 import { collect, testConfig } from './helpers.js';
+import { GrokClient } from '../../src/upstream/grok/client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>;
 
@@ -83,7 +84,7 @@ beforeAll(async () => {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   config = testConfig({ grok: { base_url: base }, timeout: { idle_sec: 0.3, first_byte_sec: 0.5, connect_sec: 2 } });
   dispatcher = await createGrokTransport(() => config);
-  chat = createRestChatUpstream(config, dispatcher);
+  chat = createRestChatUpstream(new GrokClient(config, dispatcher));
 });
 
 afterEach(() => {
@@ -320,7 +321,7 @@ describe('rest chat against a local NDJSON server', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const dead = createRestChatUpstream(testConfig({ grok: { base_url: `http://127.0.0.1:${port}` } }), dispatcher);
+    const dead = createRestChatUpstream(new GrokClient(testConfig({ grok: { base_url: `http://127.0.0.1:${port}` } }), dispatcher));
     const err = await dead.openChat(intent, ctx()).catch((e) => e);
     expect([err.status, err.code, err.disposition, err.effect]).toEqual([502, 'upstream_unreachable', 'retry-other', 'none']);
   });

@@ -5,6 +5,7 @@ import type { Config } from '../../src/config/schema.js';
 import { uploadFile } from '../../src/upstream/grok/upload.js';
 import { createGrokTransport, type GrokTransport } from '../../src/upstream/grok/transport/index.js';
 import { testConfig } from './helpers.js';
+import { GrokClient } from '../../src/upstream/grok/client.js';
 
 let server: Server;
 let config: Config;
@@ -33,7 +34,7 @@ describe('uploadFile', () => {
   it('posts base64 JSON with the account cookie and returns the ids', async () => {
     reply = { status: 200, body: '{"fileMetadataId":"file_1","fileUri":"users/u/file_1/content"}' };
     const d = await dispatcher();
-    const out = await uploadFile(config, d, 'sso=tok-up', file, new AbortController().signal);
+    const out = await uploadFile(new GrokClient(config, d), 'sso=tok-up', file, new AbortController().signal);
     expect(out).toEqual({ fileId: 'file_1', fileUri: 'users/u/file_1/content' });
     expect(last!.url).toBe('/rest/app-chat/upload-file');
     expect(last!.body).toEqual({ fileName: 'image.png', fileMimeType: 'image/png', content: Buffer.from('PNGDATA').toString('base64') });
@@ -44,12 +45,12 @@ describe('uploadFile', () => {
   it('accepts fileId and classifies failures', async () => {
     const d = await dispatcher();
     reply = { status: 200, body: '{"fileId":"f2"}' };
-    expect(await uploadFile(config, d, 't', file, new AbortController().signal)).toEqual({ fileId: 'f2', fileUri: '' });
+    expect(await uploadFile(new GrokClient(config, d), 't', file, new AbortController().signal)).toEqual({ fileId: 'f2', fileUri: '' });
     reply = { status: 401, body: '{"error":{"message":"invalid-credentials"}}' };
-    const e = await uploadFile(config, d, 't', file, new AbortController().signal).catch((x) => x);
+    const e = await uploadFile(new GrokClient(config, d), 't', file, new AbortController().signal).catch((x) => x);
     expect([e.code, e.effect, e.disposition]).toEqual(['upstream_auth_failed', 'invalid', 'retry-other']);
     reply = { status: 200, body: '{"nothing":true}' };
-    expect((await uploadFile(config, d, 't', file, new AbortController().signal).catch((x) => x)).code).toBe('upstream_bad_response');
+    expect((await uploadFile(new GrokClient(config, d), 't', file, new AbortController().signal).catch((x) => x)).code).toBe('upstream_bad_response');
     await d.close();
   });
 });

@@ -12,6 +12,7 @@ import { createGrokTransport, type GrokTransport } from '../../src/upstream/grok
 import { userUuid } from '../fake-grok/mgw.js';
 import { startFakeGrok, type FakeGrok, type Scenario } from '../fake-grok/server.js';
 import { collect, testConfig } from './helpers.js';
+import { GrokClient } from '../../src/upstream/grok/client.js';
 
 let fake: FakeGrok;
 let dispatcher: GrokTransport;
@@ -24,7 +25,7 @@ const intent = (text: string): ChatIntent => ({
   thinking: true,
 });
 const lease = (token: string): Lease => ({ leaseId: `l${++n}`, accountId: `acct-${token}`, token, tier: 'basic', mode: 'fast' });
-const ws = (over: Record<string, Record<string, unknown>> = {}) => createWsChatUpstream(testConfig({ grok: { base_url: fake.url }, ...over }), dispatcher);
+const ws = (over: Record<string, Record<string, unknown>> = {}) => createWsChatUpstream(new GrokClient(testConfig({ grok: { base_url: fake.url }, ...over }), dispatcher));
 const open = (text: string, token = 'ws-tok', signal = new AbortController().signal, up = ws()) => up.openChat(intent(text), { lease: lease(token), signal });
 const content = (events: UpstreamEvent[]) => events.filter((e) => e.type !== 'meta');
 
@@ -85,7 +86,7 @@ describe('mgw gateway client', () => {
   it.each(scenarios)('produces the same neutral events as REST for a %s turn', async (name, scenario) => {
     fake.script(`parity-${name}`, scenario);
     const viaWs = content(await collect(await open(`parity-${name}`)));
-    const rest = createRestChatUpstream(testConfig({ grok: { base_url: fake.url } }), dispatcher);
+    const rest = createRestChatUpstream(new GrokClient(testConfig({ grok: { base_url: fake.url } }), dispatcher));
     const viaRest = content(await collect(await rest.openChat(intent(`parity-${name}`), { lease: lease('ws-tok'), signal: new AbortController().signal })));
     // Same answer, same sources; reasoning differs only in line layout (mgw has no header/summary tags).
     const summary = (evs: UpstreamEvent[]) => ({
@@ -163,7 +164,7 @@ describe('mgw gateway client', () => {
   it('treats an unauthenticated /api/auth/session as a dead credential', async () => {
     const srv = createServer((_q, r) => r.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"unauthenticated"}'));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const up = createWsChatUpstream(testConfig({ grok: { base_url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` } }), dispatcher);
+    const up = createWsChatUpstream(new GrokClient(testConfig({ grok: { base_url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` } }), dispatcher));
     const e = await failure(up.openChat(intent('x'), { lease: lease('t'), signal: new AbortController().signal }));
     expect([e.code, e.effect]).toEqual(['upstream_auth_failed', 'invalid']);
     srv.close();

@@ -1,18 +1,17 @@
-import type { Config } from '../../config/schema.js';
 import type { AccountUpstream } from '../types.js';
 import { isGrokAntiBot } from './classify.js';
+import type { GrokClient } from './client.js';
 import { enableNsfw } from './nsfw.js';
 import { fetchImagineQuota, fetchRateLimits, inferTier } from './quota.js';
-import type { GrokTransport } from './transport/index.js';
 
 /** grok.com accounts behind the provider interface: rate-limit and imagine quota, tier, NSFW setup, anti-bot recovery. */
-export function createGrokAccountUpstream(config: () => Config, grok: GrokTransport): AccountUpstream {
+export function createGrokAccountUpstream(client: GrokClient): AccountUpstream {
   return {
-    quota: (token, mode, signal) => fetchRateLimits(config(), grok, token, mode, signal),
-    mediaQuota: (token, signal) => fetchImagineQuota(config(), grok, token, signal),
+    quota: (token, mode, signal) => fetchRateLimits(client, token, mode, signal),
+    mediaQuota: (token, signal) => fetchImagineQuota(client, token, signal),
     inferTier,
-    enableNsfw: (token, done) => enableNsfw(config(), grok, token, done),
+    enableNsfw: (token, done) => enableNsfw(client, token, done),
     isAntiBot: isGrokAntiBot,
-    refreshIdentity: (token) => grok.refreshIdentity(token),
+    refreshIdentity: (token) => client.transport.refreshIdentity(token),
   };
 }

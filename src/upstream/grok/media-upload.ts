@@ -1,8 +1,5 @@
-import type { GrokTransport } from './transport/index.js';
-import type { Config } from '../../config/schema.js';
-import { readBounded, upstreamTimeouts } from '../http-client.js';
-import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
-import { buildGrokHeaders } from './headers.js';
+import { readBounded } from '../http-client.js';
+import type { GrokClient } from './client.js';
 import { mediaErrors } from '../media-errors.js';
 
 /**
@@ -20,28 +17,26 @@ function safeFileName(name: string): string {
   return cleaned || 'upload.bin';
 }
 
-async function post(config: Config, http: GrokTransport, token: string, url: string, headers: Record<string, string>, body: Buffer | string, signal: AbortSignal): Promise<Record<string, unknown>> {
-  const t = upstreamTimeouts(config);
+async function post(client: GrokClient, token: string, url: string, headers: Record<string, string>, body: Buffer | string, signal: AbortSignal): Promise<Record<string, unknown>> {
   try {
-    const res = await http.request(url, { method: 'POST', account: token, headers, body, signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    const res = await client.request(url, { method: 'POST', account: token, headers, body, signal });
     const text = await readBounded(res.body, 256 * 1024);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw client.classifyHttp(res.statusCode, text, res.headers);
     try {
       const j = JSON.parse(text) as unknown;
       if (j && typeof j === 'object' && !Array.isArray(j)) return j as Record<string, unknown>;
     } catch {
       // falls through
     }
-    throw upstreamErrors.badResponse('a media answer that is not a JSON object', res.statusCode);
+    throw client.errors.badResponse('a media answer that is not a JSON object', res.statusCode);
   } catch (e) {
-    if (signal.aborted) throw upstreamErrors.aborted();
-    throw classifyNetwork(e);
+    if (signal.aborted) throw client.errors.aborted();
+    throw client.classifyNetwork(e);
   }
 }
 
 export async function uploadV2(
-  config: Config,
-  http: GrokTransport,
+  client: GrokClient,
   token: string,
   file: { name: string; mime: string; data: Buffer },
   signal: AbortSignal,
@@ -55,25 +50,24 @@ export async function uploadV2(
   ];
   if (imagine) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file_source"\r\n\r\nIMAGINE_SELF_UPLOAD_FILE_SOURCE\r\n`));
   parts.push(Buffer.from(`--${boundary}--\r\n`));
-  const headers = buildGrokHeaders(config.grok, token, `multipart/form-data; boundary=${boundary}`);
+  const headers = client.headers(token, `multipart/form-data; boundary=${boundary}`);
   delete headers['x-xai-request-id']; // G omits it on this call
-  headers.Referer = `${new URL(config.grok.base_url).origin}/imagine`;
-  const url = `${config.grok.base_url.replace(/\/+$/, '')}/http/upload-file-v2/direct`;
-  const j = await post(config, http, token, url, headers, Buffer.concat(parts), signal);
+  headers.Referer = `${client.origin}/imagine`;
+  const j = await post(client, token, client.url('/http/upload-file-v2/direct'), headers, Buffer.concat(parts), signal);
   const te = j.terminalError;
   if (te && typeof te === 'object' && Object.keys(te).length > 0) throw mediaErrors.uploadRejected();
   const meta = (j.fileMetadata && typeof j.fileMetadata === 'object' ? j.fileMetadata : {}) as Record<string, unknown>;
   const id = [meta.fileMetadataId, meta.fileId, j.uploadId].find((v) => typeof v === 'string' && v) as string | undefined;
-  if (!id) throw upstreamErrors.badResponse('the upload answer has no file id');
+  if (!id) throw client.errors.badResponse('the upload answer has no file id');
   return { fileId: id, fileUri: typeof meta.fileUri === 'string' ? meta.fileUri : '' };
 }
 
 /** `POST /rest/media/post/create` → the post id. */
-export async function createMediaPost(config: Config, http: GrokTransport, token: string, body: Record<string, unknown>, signal: AbortSignal): Promise<string> {
-  const headers = buildGrokHeaders(config.grok, token);
-  headers.Referer = `${new URL(config.grok.base_url).origin}/imagine`;
-  const j = await post(config, http, token, `${config.grok.base_url.replace(/\/+$/, '')}/rest/media/post/create`, headers, JSON.stringify(body), signal);
+export async function createMediaPost(client: GrokClient, token: string, body: Record<string, unknown>, signal: AbortSignal): Promise<string> {
+  const headers = client.headers(token);
+  headers.Referer = `${client.origin}/imagine`;
+  const j = await post(client, token, client.url('/rest/media/post/create'), headers, JSON.stringify(body), signal);
   const postObj = j.post as Record<string, unknown> | undefined;
-  if (!postObj || typeof postObj.id !== 'string') throw upstreamErrors.badResponse('the media post answer has no post id');
+  if (!postObj || typeof postObj.id !== 'string') throw client.errors.badResponse('the media post answer has no post id');
   return postObj.id;
 }

@@ -1,5 +1,4 @@
-import type { Config } from '../../config/schema.js';
-import { buildCookie, userAgentFor } from './headers.js';
+import type { GrokClient } from './client.js';
 
 /** `https://grok.com[/prefix]` → `wss://grok.com[/prefix]/ws/mgw/?uid=<uuid>` (§1.1). */
 export function gatewayUrl(baseUrl: string, uid: string): string {
@@ -11,14 +10,13 @@ export function gatewayUrl(baseUrl: string, uid: string): string {
 }
 
 /** The upgrade's headers (§1.3 HEAD mgw): no statsig, no request id, the cookie plus `x-userid`. */
-export function gatewayHeaders(config: Config, token: string, uid: string): Record<string, string> {
-  const g = config.grok;
+export function gatewayHeaders(client: GrokClient, token: string, uid: string): Record<string, string> {
   return {
-    Origin: new URL(g.base_url).origin,
-    'User-Agent': userAgentFor(g, token),
+    Origin: client.origin,
+    'User-Agent': client.userAgent(token),
     'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
     'Cache-Control': 'no-cache',
     Pragma: 'no-cache',
-    Cookie: `${buildCookie(token, g.cf_clearance)}; x-userid=${uid}`,
+    Cookie: `${client.cookie(token)}; x-userid=${uid}`,
   };
 }

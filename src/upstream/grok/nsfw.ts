@@ -5,11 +5,7 @@
  * `always_show_nsfw_content` (gRPC-web on grok.com). Failures go through the
  * classifier, so a dead credential is recognised as such.
  */
-import type { GrokTransport } from './transport/index.js';
-import type { Config } from '../../config/schema.js';
-import { upstreamTimeouts } from '../http-client.js';
-import { classifyHttp, classifyNetwork } from './classify.js';
-import { buildCookie, buildGrokHeaders, userAgentFor } from './headers.js';
+import type { GrokClient } from './client.js';
 import { grpcFrame, grpcStatus, grpcToHttp, nsfwPayload, TOS_PAYLOAD } from './grpc-web.js';
 
 /** `tos`: accepted on accounts.x.ai; `tos_product`: recorded by grok.com itself (needed since 2026-07-18). */
@@ -21,8 +17,6 @@ export const CURRENT_TOS_VERSION = 5;
 /** grok.com's answer when the birth date was set before (G): treated as done. */
 const BIRTH_DATE_ALREADY_SET = 'birth-date-change-limit-reached';
 
-const trim = (u: string) => u.replace(/\/+$/, '');
-
 /** A random birth date 20–40 years back, at 16:00 UTC as G sends it. */
 export function randomBirthDate(now = new Date(), random = Math.random): string {
   const years = 20 + Math.floor(random() * 21);
@@ -30,7 +24,7 @@ export function randomBirthDate(now = new Date(), random = Math.random): string 
   return d.toISOString();
 }
 
-function grpcHeaders(config: Config, token: string, origin: string, referer: string, withCf: boolean): Record<string, string> {
+function grpcHeaders(client: GrokClient, token: string, origin: string, referer: string, withCf: boolean): Record<string, string> {
   return {
     'content-type': 'application/grpc-web+proto',
     'x-grpc-web': '1',
@@ -38,51 +32,50 @@ function grpcHeaders(config: Config, token: string, origin: string, referer: str
     accept: '*/*',
     origin,
     referer,
-    'user-agent': userAgentFor(config.grok, token),
+    'user-agent': client.userAgent(token),
     // accounts.x.ai gets no Cloudflare cookie of grok.com (G).
-    cookie: buildCookie(token, withCf ? config.grok.cf_clearance : ''),
+    cookie: client.cookie(token, withCf),
   };
 }
 
-async function post(config: Config, http: GrokTransport, token: string, url: string, headers: Record<string, string>, body: string | Buffer) {
-  const t = upstreamTimeouts(config);
+async function post(client: GrokClient, token: string, url: string, headers: Record<string, string>, body: string | Buffer) {
   try {
-    const res = await http.request(url, { method: 'POST', account: token, headers, body, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    const res = await client.request(url, { method: 'POST', account: token, headers, body });
     const chunks: Buffer[] = [];
     for await (const c of res.body) chunks.push(c as Buffer);
     return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
   } catch (err) {
-    throw classifyNetwork(err);
+    throw client.classifyNetwork(err);
   }
 }
 
-async function grpcCall(config: Config, http: GrokTransport, token: string, url: string, headers: Record<string, string>, payload: Buffer): Promise<void> {
-  const res = await post(config, http, token, url, headers, grpcFrame(payload));
-  if (res.status < 200 || res.status >= 300) throw classifyHttp(res.status, res.body.toString('utf8').slice(0, 65536), res.headers);
+async function grpcCall(client: GrokClient, token: string, url: string, headers: Record<string, string>, payload: Buffer): Promise<void> {
+  const res = await post(client, token, url, headers, grpcFrame(payload));
+  if (res.status < 200 || res.status >= 300) throw client.classifyHttp(res.status, res.body.toString('utf8').slice(0, 65536), res.headers);
   const st = grpcStatus(res.headers, res.body, String(res.headers['content-type'] ?? ''));
-  if (st.code !== 0) throw classifyHttp(grpcToHttp(st.code), st.message, {});
+  if (st.code !== 0) throw client.classifyHttp(grpcToHttp(st.code), st.message, {});
 }
 
 /** Runs the steps in order; stops at the first failure (throws a classified UpstreamError). */
-export async function enableNsfw(config: Config, http: GrokTransport, token: string, done: (step: NsfwStep) => void = () => {}): Promise<void> {
-  const accounts = trim(config.grok.accounts_url);
-  const base = trim(config.grok.base_url);
-  const origin = new URL(base).origin;
+export async function enableNsfw(client: GrokClient, token: string, done: (step: NsfwStep) => void = () => {}): Promise<void> {
+  const accounts = client.accountsUrl;
+  const base = client.baseUrl;
+  const origin = client.origin;
 
-  await grpcCall(config, http, token, `${accounts}/auth_mgmt.AuthManagement/SetTosAcceptedVersion`, grpcHeaders(config, token, new URL(accounts).origin, `${accounts}/accept-tos`, false), TOS_PAYLOAD);
+  await grpcCall(client, token, `${accounts}/auth_mgmt.AuthManagement/SetTosAcceptedVersion`, grpcHeaders(client, token, new URL(accounts).origin, `${accounts}/accept-tos`, false), TOS_PAYLOAD);
   done('tos');
 
   // grok.com keeps its own record of the accepted terms, set after accounts.x.ai's.
-  const tos = await post(config, http, token, `${base}/rest/auth/set-tos-accepted`, { ...buildGrokHeaders(config.grok, token), Referer: `${origin}/` }, JSON.stringify({ tosVersion: CURRENT_TOS_VERSION }));
-  if (tos.status < 200 || tos.status >= 300) throw classifyHttp(tos.status, tos.body.toString('utf8').slice(0, 65536), tos.headers);
+  const tos = await post(client, token, `${base}/rest/auth/set-tos-accepted`, { ...client.headers(token), Referer: `${origin}/` }, JSON.stringify({ tosVersion: CURRENT_TOS_VERSION }));
+  if (tos.status < 200 || tos.status >= 300) throw client.classifyHttp(tos.status, tos.body.toString('utf8').slice(0, 65536), tos.headers);
   done('tos_product');
 
-  const headers = { ...buildGrokHeaders(config.grok, token), Referer: `${origin}/?_s=data` };
-  const res = await post(config, http, token, `${base}/rest/auth/set-birth-date`, headers, JSON.stringify({ birthDate: randomBirthDate() }));
+  const headers = { ...client.headers(token), Referer: `${origin}/?_s=data` };
+  const res = await post(client, token, `${base}/rest/auth/set-birth-date`, headers, JSON.stringify({ birthDate: randomBirthDate() }));
   const text = res.body.toString('utf8').slice(0, 65536);
-  if (!(res.status === 200 || res.status === 204 || (res.status === 429 && text.includes(BIRTH_DATE_ALREADY_SET)))) throw classifyHttp(res.status, text, res.headers);
+  if (!(res.status === 200 || res.status === 204 || (res.status === 429 && text.includes(BIRTH_DATE_ALREADY_SET)))) throw client.classifyHttp(res.status, text, res.headers);
   done('birth_date');
 
-  await grpcCall(config, http, token, `${base}/auth_mgmt.AuthManagement/UpdateUserFeatureControls`, grpcHeaders(config, token, origin, `${origin}/?_s=data`, true), nsfwPayload(true));
+  await grpcCall(client, token, `${base}/auth_mgmt.AuthManagement/UpdateUserFeatureControls`, grpcHeaders(client, token, origin, `${origin}/?_s=data`, true), nsfwPayload(true));
   done('nsfw');
 }

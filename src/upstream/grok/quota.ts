@@ -4,12 +4,9 @@
  * Failures go through the one classifier, so a dead credential is recognised the same way as on
  * the chat path.
  */
-import type { GrokTransport } from './transport/index.js';
-import type { Config } from '../../config/schema.js';
 import type { Tier } from '../../core/models.js';
-import { readBounded, upstreamTimeouts } from '../http-client.js';
-import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
-import { buildGrokHeaders } from './headers.js';
+import { readBounded } from '../http-client.js';
+import type { GrokClient } from './client.js';
 
 export interface RateLimitWindow {
   remaining: number;
@@ -24,38 +21,34 @@ const DEFAULT_WINDOW_SECONDS = 7200;
  * One mode's window, or null when the account's tier does not have the mode (grok.com answers
  * 400 for it). Throws a classified UpstreamError for everything else.
  */
-export async function fetchRateLimits(config: Config, http: GrokTransport, token: string, mode: string, signal?: AbortSignal): Promise<RateLimitWindow | null> {
-  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/rate-limits`;
-  const t = upstreamTimeouts(config);
+export async function fetchRateLimits(client: GrokClient, token: string, mode: string, signal?: AbortSignal): Promise<RateLimitWindow | null> {
   let res;
   try {
-    res = await http.request(url, {
+    res = await client.request(client.url('/rest/rate-limits'), {
       method: 'POST',
       account: token,
-      headers: buildGrokHeaders(config.grok, token),
+      headers: client.headers(token),
       body: JSON.stringify({ modelName: mode }),
       signal,
-      headersTimeout: t.firstByteMs,
-      bodyTimeout: t.idleMs,
     });
   } catch (err) {
-    throw classifyNetwork(err);
+    throw client.classifyNetwork(err);
   }
   const text = await readBounded(res.body);
   if (res.statusCode === 400) {
-    const err = classifyHttp(400, text, res.headers);
+    const err = client.classifyHttp(400, text, res.headers);
     if (err.effect === 'invalid') throw err;
     return null;
   }
-  if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw client.classifyHttp(res.statusCode, text, res.headers);
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw upstreamErrors.badResponse('the rate-limits answer is not JSON');
+    throw client.errors.badResponse('the rate-limits answer is not JSON');
   }
   const remaining = body.remainingQueries ?? body.remainingTokens;
-  if (typeof remaining !== 'number') throw upstreamErrors.badResponse('the rate-limits answer has no remainingQueries');
+  if (typeof remaining !== 'number') throw client.errors.badResponse('the rate-limits answer has no remainingQueries');
   const total = typeof body.totalQueries === 'number' && body.totalQueries > 0 ? body.totalQueries : remaining;
   const win = typeof body.windowSizeSeconds === 'number' && body.windowSizeSeconds > 0 ? body.windowSizeSeconds : DEFAULT_WINDOW_SECONDS;
   return { remaining: Math.max(0, remaining), total, windowSeconds: win };
@@ -101,23 +94,21 @@ export interface ImagineWindow {
  * quota key; a group grok.com does not offer the account (null) is left out. Throws a
  * classified UpstreamError.
  */
-export async function fetchImagineQuota(config: Config, http: GrokTransport, token: string, signal?: AbortSignal): Promise<Record<string, ImagineWindow>> {
-  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/media/imagine/quota_info`;
-  const t = upstreamTimeouts(config);
-  const headers = { ...buildGrokHeaders(config.grok, token), Referer: `${new URL(config.grok.base_url).origin}/imagine` };
+export async function fetchImagineQuota(client: GrokClient, token: string, signal?: AbortSignal): Promise<Record<string, ImagineWindow>> {
+  const headers = { ...client.headers(token), Referer: `${client.origin}/imagine` };
   let res;
   try {
-    res = await http.request(url, { method: 'POST', account: token, headers, body: '{}', signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    res = await client.request(client.url('/rest/media/imagine/quota_info'), { method: 'POST', account: token, headers, body: '{}', signal });
   } catch (err) {
-    throw classifyNetwork(err);
+    throw client.classifyNetwork(err);
   }
   const text = await readBounded(res.body);
-  if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw client.classifyHttp(res.statusCode, text, res.headers);
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw upstreamErrors.badResponse('the imagine quota answer is not JSON');
+    throw client.errors.badResponse('the imagine quota answer is not JSON');
   }
   const out: Record<string, ImagineWindow> = {};
   for (const [group, key] of Object.entries(IMAGINE_QUOTA_KEYS)) {

@@ -1,16 +1,15 @@
 import type { Readable } from 'node:stream';
 import type { GrokTransport } from './transport/index.js';
-import type { Config } from '../../config/schema.js';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import type { UpstreamError } from '../../errors.js';
-import { readBounded, upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
+import { readBounded, type UpstreamTimeouts } from '../http-client.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
 import { classifyHttp, upstreamErrors } from './classify.js';
+import type { GrokClient } from './client.js';
 import { flattenMessages } from './flatten.js';
 import { parseFrameBatches } from './frames.js';
-import { buildGrokHeaders } from './headers.js';
 import { buildChatPayload } from './payload.js';
 import { ResponseMapper } from './response-mapper.js';
 import { checkEnded, readyToStream, turnQuality, type TurnQuality } from './turn-quality.js';
@@ -27,20 +26,18 @@ import { turnFailure, turnTimeout, Watchdog } from './watchdog.js';
 /** Frames read after the end marker while the turn's connection stays open for the next turn. */
 const DRAIN_MS = 1000;
 
-export function createRestChatUpstream(configOrGetter: Config | (() => Config), http: GrokTransport): ChatUpstream {
-  // A getter follows runtime settings changes; a plain config (tests) stays fixed.
-  const current = typeof configOrGetter === 'function' ? configOrGetter : () => configOrGetter;
+export function createRestChatUpstream(client: GrokClient): ChatUpstream {
   return {
     async openChat(intent: ChatIntent, ctx: ChatCallContext): Promise<AsyncIterable<UpstreamEvent>> {
-      const config = current();
-      // Keep any path prefix of the base URL (a reverse proxy in front of grok.com, a test server).
-      const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
-      const timeouts = upstreamTimeouts(config);
+      // Read once per turn: a settings change applies to the next turn.
+      const config = client.config;
+      const url = client.url('/rest/app-chat/conversations/new');
+      const timeouts = client.timeouts;
       // Attachments go up first, under the same account (upload v1, §2.6); their ids ride in the payload.
-      const fileAttachments = await uploadAttachments(intent, (f) => uploadFile(config, http, ctx.lease.token, f, ctx.signal));
+      const fileAttachments = await uploadAttachments(intent, (f) => uploadFile(client, ctx.lease.token, f, ctx.signal));
       const payload = buildChatPayload(config.grok, flattenMessages(intent.messages, intent), ctx.lease.mode, { fileAttachments });
-      const headers = buildGrokHeaders(config.grok, ctx.lease.token);
-      return new RestTurn(http, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode)).open(url, headers, JSON.stringify(payload), ctx.lease.token);
+      const headers = client.headers(ctx.lease.token);
+      return new RestTurn(client.transport, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode)).open(url, headers, JSON.stringify(payload), ctx.lease.token);
     },
   };
 }

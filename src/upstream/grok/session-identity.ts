@@ -1,10 +1,6 @@
-import type { GrokTransport } from './transport/index.js';
-import type { Config } from '../../config/schema.js';
 import type { Lease } from '../../store/types.js';
-import { readBounded, upstreamTimeouts } from '../http-client.js';
-import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
-import { buildCookie, sameOriginFetch } from './headers.js';
-import { browserIdentity } from './transport/chrome-identity.js';
+import { readBounded } from '../http-client.js';
+import type { GrokClient } from './client.js';
 import { UpstreamError } from '../../errors.js';
 
 /**
@@ -32,18 +28,11 @@ export function userIdFromSession(j: unknown): string | undefined {
 export class SessionIdentity {
   private readonly cache = new Map<string, Promise<string>>();
 
-  private readonly config: () => Config;
-
-  constructor(
-    config: Config | (() => Config),
-    private readonly http: GrokTransport,
-  ) {
-    this.config = typeof config === 'function' ? config : () => config;
-  }
+  constructor(private readonly client: GrokClient) {}
 
   /** The account's user UUID; rejects with a classified UpstreamError (401 → account invalid, …). */
   userId(lease: Lease, signal: AbortSignal): Promise<string> {
-    if (signal.aborted) return Promise.reject(upstreamErrors.aborted());
+    if (signal.aborted) return Promise.reject(this.client.errors.aborted());
     const key = lease.accountId;
     let p = this.cache.get(key);
     if (!p) {
@@ -55,53 +44,48 @@ export class SessionIdentity {
       p.catch(() => this.cache.delete(key));
     }
     return new Promise<string>((resolve, reject) => {
-      const onAbort = () => reject(upstreamErrors.aborted());
+      const onAbort = () => reject(this.client.errors.aborted());
       signal.addEventListener('abort', onAbort, { once: true });
       p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
   }
 
   private async lookup(token: string): Promise<string> {
-    const config = this.config();
-    const t = upstreamTimeouts(config);
-    const grok = config.grok;
-    const origin = new URL(grok.base_url).origin;
+    const client = this.client;
     const headers: Record<string, string> = {
       Accept: '*/*',
       'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
       'Cache-Control': 'no-cache',
       Pragma: 'no-cache',
-      ...sameOriginFetch(origin, browserIdentity(grok, token)),
-      Cookie: buildCookie(token, grok.cf_clearance),
+      ...client.sameOriginFetch(token),
+      Cookie: client.cookie(token),
     };
     try {
-      const res = await this.http.request(`${grok.base_url.replace(/\/+$/, '')}/api/auth/session`, {
+      const res = await client.request(client.url('/api/auth/session'), {
         method: 'GET',
         account: token,
         headers,
-        signal: AbortSignal.timeout(t.firstByteMs),
-        headersTimeout: t.firstByteMs,
-        bodyTimeout: t.idleMs,
+        signal: AbortSignal.timeout(client.timeouts.firstByteMs),
       });
       const text = await readBounded(res.body);
-      if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
+      if (res.statusCode < 200 || res.statusCode >= 300) throw client.classifyHttp(res.statusCode, text, res.headers);
       let j: unknown;
       try {
         j = JSON.parse(text);
       } catch {
-        throw upstreamErrors.badResponse('/api/auth/session did not answer JSON', res.statusCode);
+        throw client.errors.badResponse('/api/auth/session did not answer JSON', res.statusCode);
       }
       const status = obj(j)?.status;
       if (status === 'unauthenticated' || status === 'blocked') {
         throw new UpstreamError(502, 'upstream_auth_failed', `grok.com says the account's session is ${status} (/api/auth/session).`, 'retry-other', 'invalid', undefined, res.statusCode);
       }
       const id = userIdFromSession(j);
-      if (!id || !UUID.test(id)) throw upstreamErrors.badResponse('/api/auth/session has no user id', res.statusCode);
+      if (!id || !UUID.test(id)) throw client.errors.badResponse('/api/auth/session has no user id', res.statusCode);
       return id.toLowerCase();
     } catch (e) {
       if (e instanceof UpstreamError) throw e;
-      if ((e as { name?: string }).name === 'TimeoutError') throw upstreamErrors.timeout('/api/auth/session');
-      throw classifyNetwork(e);
+      if ((e as { name?: string }).name === 'TimeoutError') throw client.errors.timeout('/api/auth/session');
+      throw client.classifyNetwork(e);
     }
   }
 }

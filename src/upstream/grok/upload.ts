@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { GrokTransport } from './transport/index.js';
-import type { Config } from '../../config/schema.js';
-import { readBounded, upstreamTimeouts } from '../http-client.js';
-import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
-import { buildGrokHeaders } from './headers.js';
+import { readBounded } from '../http-client.js';
+import type { GrokClient } from './client.js';
+import { upstreamErrors } from './classify.js';
 
 export interface UploadInput {
   /** File name shown to grok.com, e.g. `image.png`. */
@@ -28,10 +26,10 @@ const MAX_ANSWER_BYTES = 256 * 1024;
  * failures, so the caller can move to another account. The whole request (headers and answer)
  * is bounded by `timeout.first_byte_sec`.
  */
-export async function uploadFile(config: Config, http: GrokTransport, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
-  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/upload-file`;
+export async function uploadFile(client: GrokClient, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
+  const url = client.url('/rest/app-chat/upload-file');
   const body = JSON.stringify({ fileName: file.name, fileMimeType: file.mime, content: file.data.toString('base64') });
-  return send(config, http, token, url, buildGrokHeaders(config.grok, token), body, signal);
+  return send(client, token, url, client.headers(token), body, signal);
 }
 
 /**
@@ -39,20 +37,20 @@ export async function uploadFile(config: Config, http: GrokTransport, token: str
  * `file`; spec/upstream-chat.md §2.6), used with the mgw chat transport. Same headers as REST
  * minus `x-xai-request-id` (§1.3); failures are classified like chat failures.
  */
-export async function uploadFileV2(config: Config, http: GrokTransport, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
-  const url = `${config.grok.base_url.replace(/\/+$/, '')}/http/upload-file-v2/direct`;
+export async function uploadFileV2(client: GrokClient, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
+  const url = client.url('/http/upload-file-v2/direct');
   const boundary = `----grok2api${randomBytes(12).toString('hex')}`;
   const name = file.name.replace(/["\r\n\\]/g, '_');
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: ${file.mime}\r\n\r\n`;
   const body = Buffer.concat([Buffer.from(head, 'utf8'), file.data, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-  const headers = buildGrokHeaders(config.grok, token, `multipart/form-data; boundary=${boundary}`);
+  const headers = client.headers(token, `multipart/form-data; boundary=${boundary}`);
   delete headers['x-xai-request-id'];
-  return send(config, http, token, url, headers, body, signal);
+  return send(client, token, url, headers, body, signal);
 }
 
 /** One upload request, bounded by `timeout.first_byte_sec` as a whole. */
-async function send(config: Config, http: GrokTransport, token: string, url: string, headers: Record<string, string>, body: string | Buffer, signal: AbortSignal): Promise<UploadedFile> {
-  const t = upstreamTimeouts(config);
+async function send(client: GrokClient, token: string, url: string, headers: Record<string, string>, body: string | Buffer, signal: AbortSignal): Promise<UploadedFile> {
+  const t = client.timeouts;
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -62,23 +60,15 @@ async function send(config: Config, http: GrokTransport, token: string, url: str
   const onAbort = () => controller.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    if (signal.aborted) throw upstreamErrors.aborted();
-    const res = await http.request(url, {
-      method: 'POST',
-      account: token,
-      headers,
-      body,
-      signal: controller.signal,
-      headersTimeout: t.firstByteMs,
-      bodyTimeout: t.idleMs,
-    });
+    if (signal.aborted) throw client.errors.aborted();
+    const res = await client.request(url, { method: 'POST', account: token, headers, body, signal: controller.signal });
     const text = await readBounded(res.body, MAX_ANSWER_BYTES);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw classifyHttp(res.statusCode, text, res.headers);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw client.classifyHttp(res.statusCode, text, res.headers);
     return parseAnswer(text, res.statusCode);
   } catch (e) {
-    if (signal.aborted) throw upstreamErrors.aborted();
-    if (timedOut) throw upstreamErrors.timeout(`upload not answered within ${t.firstByteMs / 1000} s; timeout.first_byte_sec`);
-    throw classifyNetwork(e);
+    if (signal.aborted) throw client.errors.aborted();
+    if (timedOut) throw client.errors.timeout(`upload not answered within ${t.firstByteMs / 1000} s; timeout.first_byte_sec`);
+    throw client.classifyNetwork(e);
   } finally {
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../../config/schema.js';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import type { UpstreamError } from '../../errors.js';
-import { upstreamTimeouts, type UpstreamTimeouts } from '../http-client.js';
+import type { UpstreamTimeouts } from '../http-client.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
+import type { GrokClient } from './client.js';
 import { flattenMessages } from './flatten.js';
 import { gatewayHeaders, gatewayUrl } from './mgw-connect.js';
 import { heartbeat, itemCreate, newGatewayTurnState, responseCreate, sessionCreate, translateEvent } from './mgw-events.js';
@@ -27,23 +27,21 @@ import type { GrokSocket, GrokSocketOptions, GrokTransport } from './transport/i
  * resolves after the first text/reasoning, so a refused upgrade (401/403/429), an `error` event or
  * a timeout before that rejects with a classified error the pool retries elsewhere.
  */
-export function createWsChatUpstream(configOrGetter: Config | (() => Config), http: GrokTransport): ChatUpstream {
-  // A getter follows runtime settings changes (base URL, user agent, cf_clearance, timeouts); a
-  // plain config (tests) stays fixed.
-  const current = typeof configOrGetter === 'function' ? configOrGetter : () => configOrGetter;
-  const identity = new SessionIdentity(current, http);
+export function createWsChatUpstream(client: GrokClient): ChatUpstream {
+  const identity = new SessionIdentity(client);
   return {
     async openChat(intent: ChatIntent, ctx: ChatCallContext): Promise<AsyncIterable<UpstreamEvent>> {
-      const config = current();
-      const timeouts = upstreamTimeouts(config);
+      // Read once per turn: a settings change (base URL, user agent, cf_clearance, timeouts) applies to the next turn.
+      const config = client.config;
+      const timeouts = client.timeouts;
       const [uid, fileIds] = await Promise.all([
         identity.userId(ctx.lease, ctx.signal),
-        uploadAttachments(intent, (f) => uploadFileV2(config, http, ctx.lease.token, f, ctx.signal)),
+        uploadAttachments(intent, (f) => uploadFileV2(client, ctx.lease.token, f, ctx.signal)),
       ]);
-      const turn = new MgwTurn(http, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode));
+      const turn = new MgwTurn(client.transport, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode));
       const first = sessionCreate(turn.initId, ctx.lease.mode, config.grok);
-      const options: GrokSocketOptions = { headers: gatewayHeaders(config, ctx.lease.token, uid), handshakeTimeoutMs: timeouts.connectMs, maxPayload: MAX_FRAME, account: ctx.lease.token };
-      return turn.open(gatewayUrl(config.grok.base_url, uid), options, first, flattenMessages(intent.messages, intent), fileIds);
+      const options: GrokSocketOptions = { headers: gatewayHeaders(client, ctx.lease.token, uid), handshakeTimeoutMs: timeouts.connectMs, maxPayload: MAX_FRAME, account: ctx.lease.token };
+      return turn.open(gatewayUrl(client.baseUrl, uid), options, first, flattenMessages(intent.messages, intent), fileIds);
     },
   };
 }

@@ -1,10 +1,7 @@
-import type { GrokTransport } from '../transport/index.js';
-import type { Config } from '../../../config/schema.js';
-import { readBounded, upstreamTimeouts } from '../../http-client.js';
+import { readBounded } from '../../http-client.js';
 import { downloadAsset } from '../assets.js';
-import { classifyFrameError, classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
+import type { GrokClient } from '../client.js';
 import { parseFrames } from '../frames.js';
-import { buildGrokHeaders } from '../headers.js';
 import { mediaErrors } from '../../media-errors.js';
 import { uploadV2 } from '../media-upload.js';
 import { drawingPayload, imageToImagePayload, readImageFrame } from './payload.js';
@@ -22,24 +19,22 @@ export interface EditInput {
  * Reads an image stream of `conversations/new` to its final images (one per `imageIndex`),
  * then downloads each with the account's cookie. Moderated images are counted, not returned.
  */
-async function streamImages(config: Config, http: GrokTransport, token: string, payload: Record<string, unknown>, referer: string, signal: AbortSignal, max: number): Promise<{ images: Buffer[]; moderated: number }> {
-  const headers = buildGrokHeaders(config.grok, token);
+async function streamImages(client: GrokClient, token: string, payload: Record<string, unknown>, referer: string, signal: AbortSignal, max: number): Promise<{ images: Buffer[]; moderated: number }> {
+  const headers = client.headers(token);
   headers.Referer = referer;
-  const t = upstreamTimeouts(config);
-  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
   const finals = new Map<number, string>();
   const moderated = new Set<number>();
   try {
-    const res = await http.request(url, { method: 'POST', account: token, stream: true, headers, body: JSON.stringify(payload), signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    const res = await client.request(client.url('/rest/app-chat/conversations/new'), { method: 'POST', account: token, stream: true, headers, body: JSON.stringify(payload), signal });
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
+      throw client.classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
     }
     const stream = res.body;
     try {
       for await (const frame of parseFrames(stream)) {
         const f = frame as Record<string, any>;
-        if (f?.error) throw classifyFrameError(f.error);
-        if (f?.result?.response?.error) throw classifyFrameError(f.result.response.error);
+        if (f?.error) throw client.classifyFrame(f.error);
+        if (f?.result?.response?.error) throw client.classifyFrame(f.result.response.error);
         const img = readImageFrame(frame);
         if (!img?.final) continue;
         if (img.moderated) moderated.add(img.index);
@@ -49,27 +44,27 @@ async function streamImages(config: Config, http: GrokTransport, token: string, 
       stream.destroy();
     }
   } catch (e) {
-    if (signal.aborted) throw upstreamErrors.aborted();
-    throw classifyNetwork(e);
+    if (signal.aborted) throw client.errors.aborted();
+    throw client.classifyNetwork(e);
   }
   const urls = [...finals.entries()].sort((a, b) => a[0] - b[0]).slice(0, max).map(([, u]) => u);
-  const images = await Promise.all(urls.map((u) => downloadAsset(config, http, token, u, signal)));
+  const images = await Promise.all(urls.map((u) => downloadAsset(client, token, u, signal)));
   if (!images.length && moderated.size) throw mediaErrors.moderated('image');
   if (!images.length) throw mediaErrors.noResult('image');
   return { images, moderated: moderated.size };
 }
 
 /** One image edit on one account (G): upload v2 each input, then `mediaGenInput.imageToImage`. */
-export async function editImage(config: Config, http: GrokTransport, token: string, prompt: string, inputs: EditInput[], aspectRatio: string | undefined, signal: AbortSignal): Promise<Buffer> {
+export async function editImage(client: GrokClient, token: string, prompt: string, inputs: EditInput[], aspectRatio: string | undefined, signal: AbortSignal): Promise<Buffer> {
   const ids: string[] = [];
-  for (const f of inputs.slice(-MAX_EDIT_INPUTS)) ids.push((await uploadV2(config, http, token, f, signal)).fileId);
-  const referer = `${new URL(config.grok.base_url).origin}/imagine`;
-  const { images } = await streamImages(config, http, token, imageToImagePayload(prompt, ids, aspectRatio), referer, signal, 1);
+  for (const f of inputs.slice(-MAX_EDIT_INPUTS)) ids.push((await uploadV2(client, token, f, signal)).fileId);
+  const referer = `${client.origin}/imagine`;
+  const { images } = await streamImages(client, token, imageToImagePayload(prompt, ids, aspectRatio), referer, signal, 1);
   return images[0]!;
 }
 
 /** Chat-path generation (`Drawing: `, §2.3): up to two images per request. */
-export async function drawImages(config: Config, http: GrokTransport, token: string, mode: string, prompt: string, signal: AbortSignal): Promise<{ images: Buffer[]; moderated: number }> {
-  const referer = `${new URL(config.grok.base_url).origin}/`;
-  return streamImages(config, http, token, drawingPayload(prompt, mode, config.grok.temporary), referer, signal, 2);
+export async function drawImages(client: GrokClient, token: string, mode: string, prompt: string, signal: AbortSignal): Promise<{ images: Buffer[]; moderated: number }> {
+  const referer = `${client.origin}/`;
+  return streamImages(client, token, drawingPayload(prompt, mode, client.config.grok.temporary), referer, signal, 2);
 }

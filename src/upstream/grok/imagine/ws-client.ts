@@ -1,7 +1,4 @@
-import type { Config } from '../../../config/schema.js';
-import { classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
-import { buildCookie, userAgentFor } from '../headers.js';
-import type { GrokTransport } from '../transport/index.js';
+import type { GrokClient } from '../client.js';
 import { mediaErrors } from '../../media-errors.js';
 import { promptMessage, readImagineFrame, resetMessage, type ImagineRequest } from './payload.js';
 
@@ -22,19 +19,19 @@ interface Slot {
 }
 
 /** `wss://<grok>/ws/imagine/listen`, derived from grok.base_url by swapping the scheme. */
-export function imagineUrl(config: Config): string {
-  return `${config.grok.base_url.replace(/\/+$/, '').replace(/^http/i, 'ws')}/ws/imagine/listen`;
+export function imagineUrl(client: GrokClient): string {
+  return client.wsUrl('/ws/imagine/listen');
 }
 
 /** The upgrade headers of the imagine socket (the doctor's handshake check sends the same). */
-export function imagineHeaders(config: Config, token: string): Record<string, string> {
+export function imagineHeaders(client: GrokClient, token: string): Record<string, string> {
   return {
     Pragma: 'no-cache',
     'Cache-Control': 'no-cache',
-    'User-Agent': userAgentFor(config.grok, token),
-    Origin: new URL(config.grok.base_url).origin,
+    'User-Agent': client.userAgent(token),
+    Origin: client.origin,
     'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8',
-    Cookie: buildCookie(token, config.grok.cf_clearance),
+    Cookie: client.cookie(token),
   };
 }
 
@@ -45,14 +42,16 @@ export function imagineHeaders(config: Config, token: string): Record<string, st
  * reported through `onPartial(order, base64)`. The socket goes through `grok.proxy_url` like
  * every other upstream call.
  */
-export function imagineRound(config: Config, http: GrokTransport, token: string, req: ImagineRequest, signal: AbortSignal, onPartial: (order: number, b64: string) => void): Promise<ImagineImage[]> {
+export function imagineRound(client: GrokClient, token: string, req: ImagineRequest, signal: AbortSignal, onPartial: (order: number, b64: string) => void): Promise<ImagineImage[]> {
+  const config = client.config;
+  const { errors } = client;
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(upstreamErrors.aborted());
-    const headers = imagineHeaders(config, token);
+    if (signal.aborted) return reject(errors.aborted());
+    const headers = imagineHeaders(client, token);
     const slots = new Map<string, Slot>();
     let settled = false;
-    const timer = setTimeout(() => finish(upstreamErrors.timeout(`image round not finished within ${config.image.round_timeout_sec} s; image.round_timeout_sec`), true), config.image.round_timeout_sec * 1000);
-    const onAbort = () => finish(upstreamErrors.aborted());
+    const timer = setTimeout(() => finish(errors.timeout(`image round not finished within ${config.image.round_timeout_sec} s; image.round_timeout_sec`), true), config.image.round_timeout_sec * 1000);
+    const onAbort = () => finish(errors.aborted());
     signal.addEventListener('abort', onAbort, { once: true });
 
     const results = (): ImagineImage[] =>
@@ -83,8 +82,8 @@ export function imagineRound(config: Config, http: GrokTransport, token: string,
     // A slot is settled by its `completed` frame plus, unless moderated, its final image (either order).
     const done = () => [...slots.values()].filter((s) => s.completed && (s.final || s.moderated)).length >= req.n;
 
-    const ws = http.openWebSocket(imagineUrl(config), { headers, handshakeTimeoutMs: config.timeout.connect_sec * 1000, maxPayload: 64 * 1024 * 1024, account: token }, {
-      onRefused: (status, h, body) => finish(classifyHttp(status || 502, body, h)),
+    const ws = client.openWebSocket(imagineUrl(client), { headers, handshakeTimeoutMs: client.timeouts.connectMs, maxPayload: 64 * 1024 * 1024, account: token }, {
+      onRefused: (status, h, body) => finish(client.classifyHttp(status || 502, body, h)),
       onOpen: () => {
         ws.send(JSON.stringify(resetMessage()));
         ws.send(JSON.stringify(promptMessage(req)));
@@ -94,7 +93,7 @@ export function imagineRound(config: Config, http: GrokTransport, token: string,
         try {
           parsed = JSON.parse(data);
         } catch {
-          return finish(upstreamErrors.badResponse('an imagine frame that is not JSON'));
+          return finish(errors.badResponse('an imagine frame that is not JSON'));
         }
         const f = readImagineFrame(parsed);
         switch (f.kind) {
@@ -121,7 +120,7 @@ export function imagineRound(config: Config, http: GrokTransport, token: string,
         if (done()) finish();
       },
       onClose: () => finish(),
-      onError: (e) => finish(classifyNetwork(e), true),
+      onError: (e) => finish(client.classifyNetwork(e), true),
     });
   });
 }

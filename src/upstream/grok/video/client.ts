@@ -1,10 +1,7 @@
-import type { GrokTransport } from '../transport/index.js';
-import type { Config } from '../../../config/schema.js';
-import { readBounded, upstreamTimeouts } from '../../http-client.js';
+import { readBounded } from '../../http-client.js';
 import { assetUrl } from '../assets.js';
-import { classifyFrameError, classifyHttp, classifyNetwork, upstreamErrors } from '../classify.js';
+import type { GrokClient } from '../client.js';
 import { parseFrames } from '../frames.js';
-import { buildGrokHeaders } from '../headers.js';
 import { mediaErrors } from '../../media-errors.js';
 import { createMediaPost, uploadV2 } from '../media-upload.js';
 import type { UpstreamError } from '../../../errors.js';
@@ -30,8 +27,7 @@ export interface VideoImageInput {
  * (`UpstreamError`); moderation and a refused image form fail without retry.
  */
 export async function generateVideo(
-  config: Config,
-  http: GrokTransport,
+  client: GrokClient,
   token: string,
   req: VideoRequest,
   image: VideoImageInput | null,
@@ -39,30 +35,28 @@ export async function generateVideo(
   onProgress: (p: number) => void,
 ): Promise<VideoResult> {
   let payload: Record<string, unknown>;
-  let referer = `${new URL(config.grok.base_url).origin}/imagine`;
-  const legacy = config.video.generation === 'legacy';
+  let referer = `${client.origin}/imagine`;
+  const legacy = client.config.video.generation === 'legacy';
   if (image && !legacy) throw mediaErrors.imageToVideoUnavailable();
   if (!image && legacy) {
-    const postId = await createMediaPost(config, http, token, videoPostPayload(req.prompt), signal);
+    const postId = await createMediaPost(client, token, videoPostPayload(req.prompt), signal);
     payload = legacyTextToVideoPayload(req, postId);
   } else if (image) {
-    const up = await uploadV2(config, http, token, image, signal);
-    const ref = assetUrl(config, up.fileUri || `users/-/${up.fileId}/content`);
-    const postId = await createMediaPost(config, http, token, imagePostPayload(ref), signal);
+    const up = await uploadV2(client, token, image, signal);
+    const ref = assetUrl(client, up.fileUri || `users/-/${up.fileId}/content`);
+    const postId = await createMediaPost(client, token, imagePostPayload(ref), signal);
     payload = imageToVideoPayload(req, postId, [ref]);
     referer = `${referer}/post/${postId}`;
   } else {
     payload = textToVideoPayload(req);
   }
-  const headers = buildGrokHeaders(config.grok, token);
+  const headers = client.headers(token);
   headers.Referer = referer;
-  const t = upstreamTimeouts(config);
-  const url = `${config.grok.base_url.replace(/\/+$/, '')}/rest/app-chat/conversations/new`;
   let body: NodeJS.ReadableStream | null = null;
   try {
-    const res = await http.request(url, { method: 'POST', account: token, stream: true, headers, body: JSON.stringify(payload), signal, headersTimeout: t.firstByteMs, bodyTimeout: t.idleMs });
+    const res = await client.request(client.url('/rest/app-chat/conversations/new'), { method: 'POST', account: token, stream: true, headers, body: JSON.stringify(payload), signal });
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
+      throw client.classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
     }
     const stream = res.body;
     body = stream;
@@ -70,8 +64,8 @@ export async function generateVideo(
     let moderated = false;
     for await (const frame of parseFrames(stream)) {
       const f = frame as Record<string, any>;
-      if (f?.error) throw classifyFrameError(f.error);
-      if (f?.result?.response?.error) throw classifyFrameError(f.result.response.error);
+      if (f?.error) throw client.classifyFrame(f.error);
+      if (f?.result?.response?.error) throw client.classifyFrame(f.result.response.error);
       const v = readVideoFrame(frame);
       if (!v) continue;
       if (v.progress !== undefined && v.progress > last) {
@@ -88,8 +82,8 @@ export async function generateVideo(
     throw mediaErrors.noResult('video');
   } catch (e) {
     (body as { destroy?: () => void } | null)?.destroy?.();
-    if (signal.aborted) throw upstreamErrors.aborted();
-    const err = classifyNetwork(e);
+    if (signal.aborted) throw client.errors.aborted();
+    const err = client.classifyNetwork(e);
     throw image && refusedForm(err) ? mediaErrors.imageToVideoRefused(saidOf(err)) : err;
   }
 }
