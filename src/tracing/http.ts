@@ -30,6 +30,9 @@ interface RequestTrace {
 }
 const traces = new WeakMap<FastifyRequest, RequestTrace>();
 
+/** Probes and scrapes, every few seconds, tell nothing about requests: not traced. */
+const UNTRACED = new Set(['/health', '/ready', '/metrics']);
+
 /** The model the client asked for (a name, never content), cut short. */
 function modelOf(req: FastifyRequest): string | undefined {
   const model = (req.body as { model?: unknown } | undefined)?.model;
@@ -60,6 +63,7 @@ function finish(req: FastifyRequest, reply: FastifyReply, t: RequestTrace, abort
 export function installTracingHooks(app: FastifyInstance): void {
   app.addHook('onRequest', (req, reply, done) => {
     const route = req.routeOptions.url;
+    if (route !== undefined && UNTRACED.has(route)) return done();
     // An incoming `traceparent` (and `tracestate`) makes this span its child.
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const span = startServerSpan(
