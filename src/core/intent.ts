@@ -40,6 +40,12 @@ export interface NeutralMessage {
   toolCalls?: ToolCall[];
   /** Attachments of this message, uploaded upstream before the turn. */
   attachments?: Attachment[];
+  /**
+   * Set on an instruction that stands in for a feature the upstream may lack: `json_output` is the
+   * JSON instruction for `outputFormat`. An upstream doing that natively (the xAI API's
+   * `response_format`) leaves the message out.
+   */
+  emulates?: 'json_output';
 }
 
 /** Emulated output constraints, enforced by the proxy because the upstream has no such knobs. */

@@ -110,7 +110,7 @@ export function planChat(req: ChatRequest, model: ModelSpec, opts: ChatOptions):
   });
   if (!messages.length) throw errors.invalidValue('messages', "'messages' has no text to send: at least one message needs non-empty content.");
   // The JSON instruction goes last, where the model reads it right before answering.
-  if (jsonFormat) messages.push({ role: 'system', parts: [jsonInstructions(jsonFormat)] });
+  if (jsonFormat) messages.push({ role: 'system', parts: [jsonInstructions(jsonFormat)], emulates: 'json_output' });
   const intent: ChatIntent = { kind: 'chat', model, messages, thinking: wantsThinking(req, opts.defaultThinking) };
   if (tools.length) Object.assign(intent, { tools, toolChoice });
   const limits = parseLimits(req);

@@ -174,7 +174,7 @@ export function planResponses(req: ResponsesRequest, model: ModelSpec, previous:
   if (req.instructions) messages.push({ role: 'system', parts: [req.instructions] });
   messages.push(...history);
   const jsonFormat = jsonFormatOf(format);
-  if (jsonFormat) messages.push({ role: 'system', parts: [jsonInstructions(jsonFormat)] });
+  if (jsonFormat) messages.push({ role: 'system', parts: [jsonInstructions(jsonFormat)], emulates: 'json_output' });
   if (!history.length) throw errors.invalidValue('input', "'input' has no text to send: give a string or at least one item with content.");
   if (messages.length > opts.maxMessages) {
     throw errors.invalidValue('input', `The conversation has ${messages.length} messages; at most ${opts.maxMessages} are allowed (security.max_messages).`);

@@ -8,7 +8,8 @@ import type { ChatIntent, NeutralMessage, ToolChoice } from '../../core/intent.j
 export function xaiChatBody(intent: ChatIntent, model: string): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model,
-    messages: intent.messages.map(toMessage),
+    // The JSON instruction stands in for response_format on grok.com; here the real one is sent.
+    messages: intent.messages.filter((m) => !(m.emulates === 'json_output' && intent.outputFormat)).map(toMessage),
     stream: true,
     // The usage chunk carries the real counts (prompt, completion, reasoning) at the end.
     stream_options: { include_usage: true },
