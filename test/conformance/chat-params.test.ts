@@ -2,20 +2,25 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { warmTokenizer } from '../../src/lib/tokenizer.js';
 import { expectValid } from '../helpers/openapi.js';
-import { API_KEY, readSse, startStack, type Stack } from '../helpers/stack.js';
-import { TRANSPORTS, transportOverrides } from '../helpers/transports.js';
+import { API_KEY, readSse } from '../helpers/stack.js';
+import { startUpstream, UPSTREAMS, type Upstream } from './upstreams.js';
 
-/** Emulated parameters (API.md §4.2): stop, max_tokens, n, response_format — raw and through the openai SDK. */
+/**
+ * The chat parameters — stop, max_tokens, n, response_format — raw and through the openai SDK, on
+ * every upstream. grok.com has none of them, so the server emulates them all; on the xAI API
+ * max_tokens and response_format go as the API's own parameters (xAI cuts and reports the length
+ * itself), while stop, n and the JSON check stay the server's: the client sees the same answers.
+ */
 
 const PERSON = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false };
 
-describe.each(TRANSPORTS)('emulated chat parameters over %s', (transport) => {
-  let stack: Stack;
+describe.each(UPSTREAMS)('chat parameters on %s', (name) => {
+  let up: Upstream;
   let client: OpenAI;
   let n = 0;
-  const tag = () => `param-${transport}-${++n}`;
+  const tag = () => `param-${name}-${++n}`;
   const post = (body: Record<string, unknown>) =>
-    fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'grok-4', ...body }) });
+    fetch(`${up.stack.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: up.model, ...body }) });
   const ask = (t: string, extra: Record<string, unknown> = {}) => ({ messages: [{ role: 'user', content: `question ${t}` }], ...extra });
   async function complete(body: Record<string, unknown>) {
     const res = await post(body);
@@ -39,20 +44,20 @@ describe.each(TRANSPORTS)('emulated chat parameters over %s', (transport) => {
     // The server warms the BPE table at start-up (server.ts); the test stack does it here so that
     // max_tokens cuts on real token boundaries rather than the chars/4 fallback.
     await warmTokenizer();
-    stack = await startStack({ overrides: transportOverrides(transport) });
-    await stack.importTokens(['tok-params-1', 'tok-params-2', 'tok-params-3']);
-    client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: API_KEY, maxRetries: 0 });
+    up = await startUpstream(name, 'tok-params', 3);
+    client = new OpenAI({ baseURL: `${up.stack.url}/v1`, apiKey: API_KEY, maxRetries: 0 });
   });
-  afterAll(() => stack.close());
+  afterAll(() => up.close());
 
   it('stop: cut before the sequence, finish_reason stop, and the upstream is closed early', async () => {
     const t = tag();
-    stack.fake.script(t, { kind: 'plain', answer: `alpha beta END gamma ${'x '.repeat(300)}`, chunkSize: 3, interTokenDelayMs: 2 });
+    up.plain(t, { answer: `alpha beta END gamma ${'x '.repeat(300)}`, chunkSize: 3, interTokenDelayMs: 2 });
     const { json } = await complete(ask(t, { stop: ['END', 'never'] }));
     expect(json.choices[0].message.content).toBe('alpha beta ');
     expect(json.choices[0].finish_reason).toBe('stop');
-    const req = await stack.fake.waitFor((r) => typeof r.body?.message === 'string' && r.body.message.includes(t) && r.closedAt !== null);
-    expect(req.clientAborted).toBe(true);
+    expect((await up.closedTurn(t)).clientAborted).toBe(true);
+    // The server cuts on both upstreams: the xAI request carries no stop of its own.
+    if (up.kind === 'xai') expect(up.turns(t)[0]!.body.stop).toBeUndefined();
     const s = await streamed(ask(t, { stop: 'END' }));
     expect(s.text()).toBe('alpha beta ');
     expect(s.finish()).toBe('stop');
@@ -60,12 +65,19 @@ describe.each(TRANSPORTS)('emulated chat parameters over %s', (transport) => {
 
   it('max_tokens / max_completion_tokens: cut, finish_reason length', async () => {
     const t = tag();
-    stack.fake.script(t, { kind: 'plain', answer: 'one two three four five six seven eight nine ten eleven twelve', chunkSize: 4 });
+    up.plain(t, { answer: 'one two three four five six seven eight nine ten eleven twelve', chunkSize: 4 });
     for (const limit of [{ max_tokens: 4 }, { max_completion_tokens: 4 }]) {
       const { json } = await complete(ask(t, limit));
       expect(json.choices[0].finish_reason).toBe('length');
       expect(json.choices[0].message.content).toBe('one two three four');
-      expect(json.usage.completion_tokens).toBeLessThanOrEqual(4);
+      if (up.kind === 'grok') {
+        // Emulated: cut on the tokenizer's boundaries, the usage estimated.
+        expect(json.usage.completion_tokens).toBeLessThanOrEqual(4);
+      } else {
+        // Native: the limit goes to xAI as max_tokens (either spelling) and xAI's count is reported.
+        expect(up.turns(t).at(-1)!.body.max_tokens).toBe(4);
+        expect(json.usage.completion_tokens).toBe(4);
+      }
     }
     const s = await streamed(ask(t, { max_tokens: 4 }));
     expect(s.text()).toBe('one two three four');
@@ -74,12 +86,13 @@ describe.each(TRANSPORTS)('emulated chat parameters over %s', (transport) => {
 
   it('n > 1: independent generations, choices[i].index = i, streamed chunks carry their index', async () => {
     const t = tag();
-    stack.fake.script(t, { kind: 'plain', answer: 'same answer', chunkSize: 3 });
-    const before = stack.fake.requests.length;
+    up.plain(t, { answer: 'same answer', chunkSize: 3 });
+    const before = up.turns(t).length;
     const { json } = await complete(ask(t, { n: 3 }));
     expect(json.choices.map((c: { index: number }) => c.index)).toEqual([0, 1, 2]);
     for (const c of json.choices) expect(c.message.content).toBe('same answer');
-    expect(stack.fake.requests.slice(before).filter((r) => r.body?.message?.includes?.(t))).toHaveLength(3);
+    // n is the server's on both upstreams: one upstream turn per choice.
+    expect(up.turns(t).length - before).toBe(3);
     const s = await streamed(ask(t, { n: 2, stream_options: { include_usage: true } }));
     for (const i of [0, 1]) {
       expect(s.text(i)).toBe('same answer');
@@ -87,26 +100,32 @@ describe.each(TRANSPORTS)('emulated chat parameters over %s', (transport) => {
       expect(s.chunks.find((c) => c.choices[0]?.index === i).choices[0].delta.role).toBe('assistant');
     }
     expect(s.chunks.at(-1).usage.completion_tokens).toBeGreaterThan(0);
-    const sdk = await client.chat.completions.create({ model: 'grok-4', n: 2, ...(ask(t) as { messages: OpenAI.ChatCompletionMessageParam[] }) });
+    const sdk = await client.chat.completions.create({ model: up.model, n: 2, ...(ask(t) as { messages: OpenAI.ChatCompletionMessageParam[] }) });
     expect(sdk.choices).toHaveLength(2);
   });
 
   it('json_object: the JSON is extracted from fences and prose', async () => {
     const t = tag();
-    stack.fake.script(t, { kind: 'plain', answer: 'Sure!\n```json\n{"ok": true}\n```' });
+    up.plain(t, { answer: 'Sure!\n```json\n{"ok": true}\n```' });
     const { json } = await complete(ask(t, { response_format: { type: 'json_object' } }));
     expect(json.choices[0].message.content).toBe('{"ok": true}');
     expect(json.choices[0].finish_reason).toBe('stop');
-    // The instruction went upstream, after the conversation.
-    const req = [...stack.fake.requests].reverse().find((r) => r.body?.message?.includes?.(t))!;
-    expect(req.body.message).toMatch(/\[system\]: Respond with a single valid JSON value and nothing else[^\n]*JSON object\.$/);
+    const sent = up.turns(t).at(-1)!;
+    if (up.kind === 'grok') {
+      // grok.com has no JSON mode: the instruction went upstream, after the conversation.
+      expect(sent.text).toMatch(/\[system\]: Respond with a single valid JSON value and nothing else[^\n]*JSON object\.$/);
+    } else {
+      // xAI's own JSON mode, and no instruction folded into the conversation.
+      expect(sent.body.response_format).toEqual({ type: 'json_object' });
+      expect(sent.text).not.toContain('Respond with a single valid JSON value');
+    }
   });
 
   it('json_schema strict: a bad first answer is retried once on another generation', async () => {
     const t = tag();
     let seen = 0;
-    stack.fake.script(t, { kind: 'plain', answer: '{"name": "Ada", "age": 36}' });
-    stack.fake.script((p) => p.includes(t) && seen++ === 0, { kind: 'plain', answer: '{"name": "Ada"}' });
+    up.plain(t, { answer: '{"name": "Ada", "age": 36}' });
+    up.plain((p) => p.includes(t) && seen++ === 0, { answer: '{"name": "Ada"}' });
     const rf = { type: 'json_schema', json_schema: { name: 'person', schema: PERSON, strict: true } };
     const { json } = await complete(ask(t, { response_format: rf }));
     expect(JSON.parse(json.choices[0].message.content)).toEqual({ name: 'Ada', age: 36 });
@@ -115,7 +134,7 @@ describe.each(TRANSPORTS)('emulated chat parameters over %s', (transport) => {
 
   it('json_schema strict: still invalid after the retry → 502 invalid_json_output, streamed or not; never finish stop', async () => {
     const t = tag();
-    stack.fake.script(t, { kind: 'plain', answer: 'I would rather not answer in JSON.' });
+    up.plain(t, { answer: 'I would rather not answer in JSON.' });
     const rf = { type: 'json_schema', json_schema: { name: 'person', schema: PERSON, strict: true } };
     const r = await complete(ask(t, { response_format: rf }));
     expect(r.status).toBe(502);
@@ -123,17 +142,17 @@ describe.each(TRANSPORTS)('emulated chat parameters over %s', (transport) => {
     const res = await post({ ...ask(t, { response_format: rf }), stream: true });
     expect(res.status).toBe(502);
     expectValid('ErrorResponse', await res.json());
-    await expect(client.chat.completions.create({ model: 'grok-4', ...(ask(t) as { messages: OpenAI.ChatCompletionMessageParam[] }), response_format: rf as OpenAI.ResponseFormatJSONSchema })).rejects.toMatchObject({ status: 502, code: 'invalid_json_output' });
+    await expect(client.chat.completions.create({ model: up.model, ...(ask(t) as { messages: OpenAI.ChatCompletionMessageParam[] }), response_format: rf as OpenAI.ResponseFormatJSONSchema })).rejects.toMatchObject({ status: 502, code: 'invalid_json_output' });
   });
 
   it('json_schema in a stream: checked first, then replayed as valid chunks', async () => {
     const t = tag();
-    stack.fake.script(t, { kind: 'plain', answer: '```\n{"name": "Lin", "age": 7}\n```', chunkSize: 3 });
+    up.plain(t, { answer: '```\n{"name": "Lin", "age": 7}\n```', chunkSize: 3 });
     const rf = { type: 'json_schema', json_schema: { name: 'person', schema: PERSON, strict: true } };
     const s = await streamed(ask(t, { response_format: rf, stream_options: { include_usage: true } }));
     expect(JSON.parse(s.text())).toEqual({ name: 'Lin', age: 7 });
     expect(s.finish()).toBe('stop');
-    const final = await client.chat.completions.stream({ model: 'grok-4', ...(ask(t) as { messages: OpenAI.ChatCompletionMessageParam[] }), response_format: rf as OpenAI.ResponseFormatJSONSchema }).finalChatCompletion();
+    const final = await client.chat.completions.stream({ model: up.model, ...(ask(t) as { messages: OpenAI.ChatCompletionMessageParam[] }), response_format: rf as OpenAI.ResponseFormatJSONSchema }).finalChatCompletion();
     expect(JSON.parse(final.choices[0]!.message.content!)).toEqual({ name: 'Lin', age: 7 });
   });
 
