@@ -198,6 +198,32 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT, OTLP/JSON)', () => {
     expect(s.logs().find((l) => l.msg === 'request' && l.trace_id === root.traceId)).toBeDefined();
   });
 
+  it('ends the spans of a stream the client left: client_aborted on the request, aborted on the attempt', async () => {
+    const answer = Array.from({ length: 40 }, (_, i) => `a${i}`).join(' ');
+    fake.script('tracing-abort', { kind: 'plain', answer, interTokenDelayMs: 50 });
+    const traceId = randomBytes(16).toString('hex');
+    const ctl = new AbortController();
+    const res = await fetch(`${s.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      signal: ctl.signal,
+      headers: { authorization: `Bearer ${ENV_KEY}`, 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      body: JSON.stringify({ model: 'grok-4', stream: true, messages: [{ role: 'user', content: 'tracing-abort now' }] }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ctl.abort();
+
+    const spans = (await receiver.waitFor((all) => serverSpanOf(all, traceId) !== undefined && all.some((x) => x.traceId === traceId && x.name === 'upstream.attempt'))).filter(
+      (x) => x.traceId === traceId,
+    );
+    const root = serverSpanOf(spans, traceId)!;
+    expect(root.attributes['grok2api.client_aborted']).toBe(true);
+    expect(root.events.map((e) => e.name)).toContain('first_byte');
+    const attempt = byName(spans, 'upstream.attempt')[0]!;
+    expect(attempt.parentSpanId).toBe(root.spanId);
+    expect(attempt.attributes['grok2api.upstream.outcome']).toBe('aborted');
+  });
+
   it('records failed attempts with their failure class and why the next one ran', async () => {
     await s.admin('POST', '/admin/api/tokens', { tokens: ['trace-antibot'], tags: ['antibot'] });
     fake.setAccount('trace-antibot', { state: 'antibot' });
