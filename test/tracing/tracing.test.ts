@@ -198,6 +198,30 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT, OTLP/JSON)', () => {
     expect(s.logs().find((l) => l.msg === 'request' && l.trace_id === root.traceId)).toBeDefined();
   });
 
+  it('traces the Responses and Messages routes the same way (lease and attempt under the request)', async () => {
+    const calls = [
+      { path: '/v1/responses', route: '/v1/responses', body: { model: 'grok-4', input: 'tracing-responses' }, headers: { authorization: `Bearer ${ENV_KEY}` } },
+      { path: '/v1/messages', route: '/v1/messages', body: { model: 'grok-4', max_tokens: 64, messages: [{ role: 'user', content: 'tracing-messages' }] }, headers: { 'x-api-key': ENV_KEY } },
+    ];
+    for (const c of calls) {
+      const traceId = randomBytes(16).toString('hex');
+      const res = await fetch(s.server.url + c.path, {
+        method: 'POST',
+        headers: { ...c.headers, 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+        body: JSON.stringify(c.body),
+      });
+      expect(res.status, c.path).toBe(200);
+      await res.json();
+      const spans = (await receiver.waitFor((all) => serverSpanOf(all, traceId) !== undefined)).filter((x) => x.traceId === traceId);
+      const root = serverSpanOf(spans, traceId)!;
+      expect(root.attributes['http.route'], c.path).toBe(c.route);
+      expect(byName(spans, 'pool.lease').map((l) => l.parentSpanId)).toEqual([root.spanId]);
+      const attempts = byName(spans, 'upstream.attempt');
+      expect(attempts.map((a) => a.parentSpanId)).toEqual([root.spanId]);
+      expect(attempts[0]!.events.map((e) => e.name)).toEqual(['upstream.first_event']);
+    }
+  });
+
   it('ends the spans of a stream the client left: client_aborted on the request, aborted on the attempt', async () => {
     const answer = Array.from({ length: 40 }, (_, i) => `a${i}`).join(' ');
     fake.script('tracing-abort', { kind: 'plain', answer, interTokenDelayMs: 50 });
