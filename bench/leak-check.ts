@@ -64,11 +64,12 @@ async function main(): Promise<void> {
   copyFileSync(join(root, 'config.defaults.toml'), join(outDir, 'config.defaults.toml'));
   symlinkSync(join(root, 'admin-ui'), join(outDir, 'admin-ui'));
 
-  const fake = await startFake(root);
+  const fake = await startFake(root, tmp);
   const proxy = await startProxy({
     root,
     dataDir: join(tmp, 'data'),
-    fakeUrl: fake.url,
+    fakeUrl: fake.tlsUrl,
+    caFile: fake.caFile,
     accounts: Number(env.BENCH_ACCOUNTS ?? 16),
     profileDir: null,
     entry: join(outDir, 'src/server.js'),
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     env: { HEAP_PROBE_DIR: probeDir },
   });
   const lg = await LoadGen.start(root);
-  const t = targets(fake.url, fake.child, proxy.url, proxy.child, null, null).find((x) => x.name === 'proxy')!;
+  const t = targets(fake, { proxy }).find((x) => x.name === 'proxy')!;
   const fire = async (amount: number) => {
     const r = await lg.run({ url: t.url, headers: t.headers, bodies: [body(false), body(true)], connections: 64, amount, expect: ['"finish_reason":"stop"', 'data: [DONE]'], timeoutSec: 30 });
     if (r.ok !== amount) process.stderr.write(`  WARNING: ${r.ok}/${amount} ok (non2xx ${r.non2xx}, errors ${r.errors}, mismatches ${r.mismatches})\n`);

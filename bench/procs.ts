@@ -154,3 +154,27 @@ export function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
+
+/** CPU time the whole machine spent busy (all cores, everything but idle and iowait), in ms. */
+export function machineBusyMs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const busy = v[0]! + v[1]! + v[2]! + v[5]! + v[6]! + v[7]!;
+  return (busy * 1000) / ticksPerSecond();
+}
+
+/** CPU time of processes and their reaped children (utime+stime+cutime+cstime), in ms; 0 for a gone one. */
+export function treeCpuMs(pids: number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const x = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sum += ((Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) * 1000) / ticksPerSecond();
+    } catch {
+      // exited
+    }
+  }
+  return sum;
+}

@@ -8,6 +8,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -24,8 +25,12 @@ export interface ProfileEntry {
 
 export interface ProfileSummary {
   totalMs: number;
+  /** Sampled time the main thread was running JavaScript or V8 work (not `(idle)`). */
+  busyMs: number;
   functions: ProfileEntry[];
   modules: ProfileEntry[];
+  /** Functions by total (inclusive) time: `selfMs` holds the time with everything they called. */
+  inclusive: ProfileEntry[];
 }
 
 /** `src/upstream/grok/frames.ts`, `node_modules/undici`, `node:internal/…`: where a frame's code lives. */
@@ -69,12 +74,39 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     add(fns, `${name}@${where}`, name, where, us);
     add(mods, mod, mod, '', us);
   }
-  const rank = (m: Map<string, ProfileEntry>) =>
+  // Inclusive time: each sample counts once for every distinct function on its stack.
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (n: ProfileNode) => {
+    const { functionName, url, lineNumber } = n.callFrame;
+    const mod = moduleOf(url);
+    const where = url ? `${mod}:${lineNumber + 1}` : mod;
+    return { key: `${functionName || '(anonymous)'}@${where}`, name: functionName || '(anonymous)', where };
+  };
+  const incl = new Map<string, ProfileEntry>();
+  let idle = 0;
+  for (const [id, us] of selfUs) {
+    const leaf = byId.get(id);
+    if (!leaf) continue;
+    if (leaf.callFrame.functionName === '(idle)') idle += us;
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur)!;
+      if (n.callFrame.functionName === '(root)') continue;
+      const k = keyOf(n);
+      if (seen.has(k.key)) continue;
+      seen.add(k.key);
+      add(incl, k.key, k.name, k.where, us);
+    }
+  }
+  const busy = total - idle;
+  const rank = (m: Map<string, ProfileEntry>, of = total) =>
     [...m.values()]
-      .map((e) => ({ ...e, pct: total ? (e.selfMs * 100000) / total : 0 }))
+      .map((e) => ({ ...e, pct: of ? (e.selfMs * 100000) / of : 0 }))
       .sort((a, b) => b.selfMs - a.selfMs)
       .slice(0, top);
-  return { totalMs: total / 1000, functions: rank(fns), modules: rank(mods) };
+  const inclusive = rank(new Map([...incl].filter(([, e]) => !['(idle)', '(program)', '(garbage collector)'].includes(e.name))), busy);
+  return { totalMs: total / 1000, busyMs: busy / 1000, functions: rank(fns), modules: rank(mods), inclusive };
 }
 
 export function profileMarkdown(s: ProfileSummary): string {
@@ -89,6 +121,12 @@ export function profileMarkdown(s: ProfileSummary): string {
     '| self % | self ms | module |',
     '|---:|---:|---|',
     ...s.modules.map((e) => `| ${e.pct.toFixed(1)} % | ${e.selfMs.toFixed(0)} | ${e.name} |`),
+    '',
+    `Total (inclusive) time, as a share of the ${(s.busyMs / 1000).toFixed(1)} s the main thread was not idle:`,
+    '',
+    '| total % | total ms | function | where |',
+    '|---:|---:|---|---|',
+    ...s.inclusive.map(row),
   ].join('\n');
 }
 

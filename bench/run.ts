@@ -5,10 +5,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cpuMs, killAll, rssKb } from './procs.js';
+import { cpuMs, killAll, machineBusyMs, rssKb, treeCpuMs } from './procs.js';
 import { printSummary, writeResults, type BenchResults, type HoldResult, type RunRecord, type SoakResult } from './report.js';
 import { profileMarkdown, summarizeProfile } from './profile-summary.js';
 import { LoadGen, startFake, startPeer, startProxy, targets, type Target } from './stack.js';
@@ -33,12 +34,12 @@ export const scale = {
   accounts: num('BENCH_ACCOUNTS', 16, 16),
   peer: env.BENCH_PEER !== '0',
   /** Which targets and phases to run (for focused profiling): e.g. BENCH_TARGETS=proxy BENCH_PHASES=runs. */
-  targets: (env.BENCH_TARGETS ?? 'direct,proxy,proxy-undici,peer').split(','),
+  targets: (env.BENCH_TARGETS ?? 'direct,proxy,proxy-ws,proxy-undici,proxy-xai,peer').split(','),
   phases: (env.BENCH_PHASES ?? 'runs,hold,soak').split(','),
   profile: ['1', 'true', 'yes'].includes((env.BENCH_PROFILE ?? '').toLowerCase()),
 };
 
-const body = (stream: boolean) => JSON.stringify({ model: 'grok-3', messages: [{ role: 'user', content: 'Say hello in a few words.' }], stream });
+const body = (stream: boolean, model = 'grok-3') => JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello in a few words.' }], stream });
 const EXPECT = { json: ['"finish_reason":"stop"'], sse: ['data: [DONE]'] };
 
 async function configureFake(fakeUrl: string, tokens: number, delayMs: number): Promise<void> {
@@ -80,7 +81,7 @@ function build(): void {
 
 async function measure(lg: LoadGen, t: Target, scenario: string, stream: boolean, connections: number, fakeUrl: string): Promise<RunRecord> {
   await quiesce(fakeUrl);
-  const job = { url: t.url, headers: t.headers, bodies: [body(stream)], connections, expect: stream ? EXPECT.sse : EXPECT.json, timeoutSec: 30 };
+  const job = { url: t.url, headers: t.headers, bodies: [body(stream, t.model)], connections, expect: stream ? EXPECT.sse : EXPECT.json, timeoutSec: 30 };
   if (scale.warmupSec > 0) await lg.run({ ...job, durationSec: scale.warmupSec });
   const cpu0 = cpuMs(t.pid);
   const r = await lg.run({ ...job, durationSec: scale.durationSec });
@@ -98,7 +99,7 @@ async function measure(lg: LoadGen, t: Target, scenario: string, stream: boolean
 /** N streams held open at once (long answers), RSS sampled once they all are. */
 async function hold(lg: LoadGen, t: Target, fakeUrl: string, n: number): Promise<HoldResult> {
   const idleKb = rssKb(t.pid);
-  const done = lg.run({ url: t.url, headers: t.headers, bodies: [body(true)], connections: n, expect: EXPECT.sse, timeoutSec: 300, durationSec: 300, hold: true });
+  const done = lg.run({ url: t.url, headers: t.headers, bodies: [body(true, t.model)], connections: n, expect: EXPECT.sse, timeoutSec: 300, durationSec: 300, hold: true });
   const deadline = Date.now() + 30_000;
   let open = 0;
   while (Date.now() < deadline && (open = await fakeOpen(fakeUrl)) < n) await sleep(200);
@@ -120,7 +121,7 @@ async function hold(lg: LoadGen, t: Target, fakeUrl: string, n: number): Promise
 async function soak(lg: LoadGen, t: Target, n: number): Promise<SoakResult & { endedAt: number }> {
   const beforeKb = rssKb(t.pid);
   const cpu0 = cpuMs(t.pid);
-  const r = await lg.run({ url: t.url, headers: t.headers, bodies: [body(false), body(true)], connections: 64, amount: n, expect: [...EXPECT.json, ...EXPECT.sse], timeoutSec: 30 });
+  const r = await lg.run({ url: t.url, headers: t.headers, bodies: [body(false, t.model), body(true, t.model)], connections: 64, amount: n, expect: [...EXPECT.json, ...EXPECT.sse], timeoutSec: 30 });
   const cpu = cpuMs(t.pid) - cpu0;
   const endedAt = Date.now();
   const afterKb = rssKb(t.pid);
@@ -154,16 +155,25 @@ async function main(): Promise<void> {
   mkdirSync(tmp, { recursive: true });
   const profileDir = scale.profile ? join(tmp, 'profile') : null;
 
-  process.stderr.write(`bench: starting the fake grok.com, the proxy${scale.peer ? ', the peer' : ''} and the load generator…\n`);
-  const fake = await startFake(root);
-  const proxy = await startProxy({ root, dataDir: join(tmp, 'data'), fakeUrl: fake.url, accounts: scale.accounts, profileDir });
-  const undici = scale.targets.includes('proxy-undici')
-    ? await startProxy({ root, dataDir: join(tmp, 'data-undici'), fakeUrl: fake.url, accounts: scale.accounts, profileDir: null, env: { GROK_HTTP_CLIENT: 'undici' } })
-    : undefined;
-  const peer = scale.peer ? await startPeer(root) : null;
+  process.stderr.write(`bench: starting the fake grok.com (HTTP + HTTPS), the proxies${scale.peer ? ', the peer' : ''} and the load generator…\n`);
+  const fake = await startFake(root, tmp);
+  const want = (name: string) => scale.targets.includes(name);
+  const prof = (name: string) => (profileDir ? join(profileDir, name) : null);
+  const base = { root, fakeUrl: fake.tlsUrl, caFile: fake.caFile, accounts: scale.accounts };
+  const servers: Parameters<typeof targets>[1] = {};
+  if (want('proxy') || want('proxy-xai')) servers.proxy = await startProxy({ ...base, dataDir: join(tmp, 'data'), profileDir: prof('proxy'), xaiKey: want('proxy-xai') });
+  if (want('proxy-ws')) servers['proxy-ws'] = await startProxy({ ...base, dataDir: join(tmp, 'data-ws'), profileDir: prof('proxy-ws'), env: { GROK_CHAT_TRANSPORT: 'ws' } });
+  if (want('proxy-undici')) servers['proxy-undici'] = await startProxy({ ...base, dataDir: join(tmp, 'data-undici'), profileDir: null, env: { GROK_HTTP_CLIENT: 'undici' } });
+  if (scale.peer && want('peer')) servers.peer = await startPeer(root, fake.caFile);
   const lg = await LoadGen.start(root);
-  const list = targets(fake.url, fake.child, proxy.url, proxy.child, peer?.url ?? null, peer?.child ?? null, undici).filter((t) => scale.targets.includes(t.name));
+  const list = targets(fake, servers).filter((t) => want(t.name));
   await sleep(1000);
+  // How much of the machine other work took while we measured (the box is shared).
+  const ours = () => [process.pid, lg.pid, fake.child.pid, ...Object.values(servers).map((x) => x.child.pid)];
+  const busy0 = machineBusyMs();
+  const ours0 = treeCpuMs(ours());
+  const wall0 = Date.now();
+  let loadNote: string | undefined;
   const restKb = Object.fromEntries(list.map((t) => [t.name, rssKb(t.pid)]));
 
   const runs: RunRecord[] = [];
@@ -192,21 +202,29 @@ async function main(): Promise<void> {
       }
       await settle(soaks, list);
     }
+    const other = machineBusyMs() - busy0 - (treeCpuMs(ours()) - ours0);
+    const cores = other / (Date.now() - wall0);
+    loadNote = `other processes kept ${cores.toFixed(2)} of ${cpus().length} cores busy on average while we measured`;
+    process.stderr.write(`bench: ${loadNote}\n`);
   } finally {
     lg.close();
     // SIGTERM: the proxy drains and exits normally, which is when --cpu-prof writes its profile.
-    await proxy.child.stop(10_000);
-    await undici?.child.stop(10_000);
-    await peer?.child.stop();
+    for (const name of ['proxy', 'proxy-ws', 'proxy-undici'] as const) await servers[name]?.child.stop(10_000);
+    await servers.peer?.child.stop();
     await fake.child.stop();
     await killAll();
   }
 
-  let profile: string | undefined;
-  const prof = profileDir && existsSync(profileDir) ? readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
-  if (profileDir && prof) profile = profileMarkdown(summarizeProfile(join(profileDir, prof)));
+  // One profile per profiled server (proxy: REST and the xAI scenario; proxy-ws: the mgw transport).
+  const profiles: { target: string; markdown: string; file: string }[] = [];
+  for (const name of ['proxy', 'proxy-ws']) {
+    const dir = prof(name);
+    const file = dir && existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+    if (dir && file) profiles.push({ target: name, markdown: profileMarkdown(summarizeProfile(join(dir, file))), file: join(dir, file) });
+  }
+  const profile = profiles.length ? profiles.map((p) => `### ${p.target}\n\n${p.markdown}`).join('\n\n') : undefined;
 
-  const results: BenchResults = { scale, restKb, runs, holds, soaks, profile, profileFile: prof && profileDir ? join(profileDir, prof) : undefined, wallSec: (Date.now() - started) / 1000 };
+  const results: BenchResults = { scale, restKb, runs, holds, soaks, profile, profileFile: profiles.map((p) => p.file).join(', ') || undefined, wallSec: (Date.now() - started) / 1000, loadNote };
   const files = writeResults(root, results);
   printSummary(results, files);
 }

@@ -13,8 +13,10 @@ export async function sanityCheck(t: Target, stream: boolean, expected: string):
   const res = await fetch(t.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...t.headers },
-    body: JSON.stringify({ model: 'grok-3', messages: [{ role: 'user', content: 'Say hello in a few words.' }], stream }),
+    body: JSON.stringify({ model: t.model, messages: [{ role: 'user', content: 'Say hello in a few words.' }], stream }),
     signal: AbortSignal.timeout(15_000),
+  }).catch((e: unknown) => {
+    throw new Error(`${t.name}: sanity request failed: ${(e as Error).message}`);
   });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`${t.name}: sanity request answered ${res.status}: ${text.slice(0, 300)}`);

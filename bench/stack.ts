@@ -4,7 +4,8 @@
  * Everything listens on 127.0.0.1 only.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { makeTestCertificate } from '../test/helpers/test-certificate.js';
 import { join } from 'node:path';
 import type { LoadJob, LoadResult } from './loadgen.js';
 import { freePort, startChild, waitHttp, type Child } from './procs.js';
@@ -12,29 +13,63 @@ import { freePort, startChild, waitHttp, type Child } from './procs.js';
 export const API_KEY = 'sk-bench-client';
 export const ADMIN_KEY = 'bench-admin-key';
 
+export type TargetName = 'direct' | 'proxy' | 'proxy-ws' | 'proxy-undici' | 'proxy-xai' | 'peer';
+
 export interface Target {
-  name: 'direct' | 'proxy' | 'proxy-undici' | 'peer';
+  name: TargetName;
   url: string;
   headers: Record<string, string>;
+  /** The model asked for (`grok-3` on grok.com, `xai/grok-3` through an xAI key). */
+  model: string;
   /** The server process whose CPU and memory this target's figures are about. */
   pid: number;
 }
 
-export async function startFake(root: string): Promise<{ child: Child; url: string }> {
+export interface Fake {
+  child: Child;
+  /** Plain HTTP: the control API and the "direct" floor. */
+  url: string;
+  /** HTTPS (h2 and http/1.1 by ALPN) with the same endpoints: the upstream every proxied target talks to. */
+  tlsUrl: string;
+  /** The CA that signed its certificate (PEM file): GROK_CA_FILE / NODE_EXTRA_CA_CERTS of the servers under test. */
+  caFile: string;
+}
+
+/**
+ * The fake grok.com in benchmark mode, on plain HTTP and on HTTPS with a certificate made now by
+ * a throw-away CA (test/helpers/test-certificate.ts, `openssl`), so the proxies pay for TLS to
+ * their upstream as they do in production.
+ */
+export async function startFake(root: string, tmp: string): Promise<Fake> {
+  const cert = makeTestCertificate();
+  const caFile = join(tmp, 'bench-ca.pem');
+  const keyFile = join(tmp, 'fake.key');
+  const certFile = join(tmp, 'fake.pem');
+  mkdirSync(tmp, { recursive: true });
+  writeFileSync(caFile, readFileSync(cert.caFile));
+  writeFileSync(keyFile, cert.key, { mode: 0o600 });
+  writeFileSync(certFile, cert.cert);
+  cert.remove();
   const port = await freePort();
   const child = startChild('fake-grok', process.execPath, ['--import', 'tsx', 'test/fake-grok/cli.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', FAKE_BENCH: '1' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', FAKE_BENCH: '1', FAKE_TLS_KEY_FILE: keyFile, FAKE_TLS_CERT_FILE: certFile },
   });
-  const m = await child.waitForLine(/listening on (http:\/\/\S+)/, 30_000);
-  return { child, url: m[1]! };
+  const m = await child.waitForLine(/grok\.com listening on (http:\/\/\S+)/, 30_000);
+  const t = await child.waitForLine(/TLS listening on (https:\/\/\S+)/, 30_000);
+  return { child, url: m[1]!, tlsUrl: t[1]!, caFile };
 }
 
 export interface ProxyOptions {
   root: string;
   dataDir: string;
+  /** The fake's HTTPS URL (grok.com and the xAI API both point there). */
   fakeUrl: string;
+  /** Trusted by the proxy for that URL: GROK_CA_FILE (wreq, undici) and NODE_EXTRA_CA_CERTS (the xAI client). */
+  caFile: string;
   accounts: number;
+  /** Also import one xAI key (the pass-through scenario, model xai/grok-3). */
+  xaiKey?: boolean;
   /** Directory for a V8 CPU profile (written when the proxy exits), or null. */
   profileDir: string | null;
   /** Extra node flags (e.g. --expose-gc for bench/leak-check.ts); BENCH_PROXY_NODE_ARGS adds more. */
@@ -65,7 +100,9 @@ export async function startProxy(o: ProxyOptions): Promise<{ child: Child; url: 
       APP_KEY: ADMIN_KEY,
       GROK_BASE_URL: o.fakeUrl,
       GROK_ASSETS_URL: o.fakeUrl,
-      // Bench mode serves the REST endpoint; the mgw WebSocket transport has no bench mode yet.
+      GROK_CA_FILE: o.caFile,
+      NODE_EXTRA_CA_CERTS: o.caFile,
+      XAI_BASE_URL: `${o.fakeUrl}/v1`,
       GROK_CHAT_TRANSPORT: 'rest',
       PROXY_URL: '',
       ...o.env,
@@ -80,14 +117,23 @@ export async function startProxy(o: ProxyOptions): Promise<{ child: Child; url: 
     body: JSON.stringify({ tokens }),
   });
   if (res.status !== 200) throw new Error(`proxy: account import failed: ${res.status} ${await res.text()}`);
+  if (o.xaiKey) {
+    const x = await fetch(`${url}/admin/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'xai', tokens: 'xai-bench-key' }),
+    });
+    if (x.status !== 200) throw new Error(`proxy: xAI key import failed: ${x.status} ${await x.text()}`);
+  }
   return { child, url };
 }
 
-export async function startPeer(root: string): Promise<{ child: Child; url: string }> {
+/** The peer gateway; `caFile` lets it trust the fake's HTTPS endpoint (NODE_EXTRA_CA_CERTS). */
+export async function startPeer(root: string, caFile: string): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const child = startChild('peer', process.execPath, ['bench/peer.mjs', `--port=${port}`, '--headless'], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, NODE_ENV: 'production', NODE_EXTRA_CA_CERTS: caFile },
   });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/`, 30_000, child);
@@ -95,21 +141,31 @@ export async function startPeer(root: string): Promise<{ child: Child; url: stri
 }
 
 /**
- * `proxy` is the production build (grok.com through the Chrome-impersonating client); `proxy-undici`
- * is the same build with GROK_HTTP_CLIENT=undici, so the client's own cost shows side by side.
+ * - `direct`: the fake's OpenAI endpoint over plain HTTP, the floor;
+ * - `proxy`: the production build, grok.com (REST) through the Chrome-impersonating client, TLS;
+ * - `proxy-ws`: the same over the mgw WebSocket gateway (`grok.chat_transport = "ws"`);
+ * - `proxy-undici`: REST with GROK_HTTP_CLIENT=undici, so the client's own cost shows side by side;
+ * - `proxy-xai`: the `proxy` process asked for `xai/grok-3`, served by an xAI key whose API is the
+ *   fake's OpenAI endpoint over TLS;
+ * - `peer`: Portkey in front of that same OpenAI endpoint over TLS, like for like with `proxy-xai`.
  */
-export function targets(fakeUrl: string, fake: Child, proxyUrl: string, proxy: Child, peerUrl: string | null, peer: Child | null, undici?: { url: string; child: Child }): Target[] {
-  const list: Target[] = [
-    { name: 'direct', url: `${fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-direct' }, pid: fake.pid },
-    { name: 'proxy', url: `${proxyUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${API_KEY}` }, pid: proxy.pid },
-  ];
-  if (undici) list.push({ name: 'proxy-undici', url: `${undici.url}/v1/chat/completions`, headers: { authorization: `Bearer ${API_KEY}` }, pid: undici.child.pid });
-  if (peerUrl && peer) {
+export function targets(fake: Fake, servers: Partial<Record<'proxy' | 'proxy-ws' | 'proxy-undici' | 'peer', { url: string; child: Child }>>): Target[] {
+  const list: Target[] = [{ name: 'direct', url: `${fake.url}/v1/chat/completions`, headers: { authorization: 'Bearer sk-direct' }, model: 'grok-3', pid: fake.child.pid }];
+  const proxied = (name: TargetName, s: { url: string; child: Child } | undefined, model = 'grok-3') => {
+    if (s) list.push({ name, url: `${s.url}/v1/chat/completions`, headers: { authorization: `Bearer ${API_KEY}` }, model, pid: s.child.pid });
+  };
+  proxied('proxy', servers.proxy);
+  proxied('proxy-ws', servers['proxy-ws']);
+  proxied('proxy-undici', servers['proxy-undici']);
+  proxied('proxy-xai', servers.proxy, 'xai/grok-3');
+  const peer = servers.peer;
+  if (peer) {
     list.push({
       name: 'peer',
-      url: `${peerUrl}/v1/chat/completions`,
-      headers: { authorization: 'Bearer sk-direct', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fakeUrl}/v1` },
-      pid: peer.pid,
+      url: `${peer.url}/v1/chat/completions`,
+      headers: { authorization: 'Bearer sk-direct', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fake.tlsUrl}/v1` },
+      model: 'grok-3',
+      pid: peer.child.pid,
     });
   }
   return list;
@@ -118,6 +174,10 @@ export function targets(fakeUrl: string, fake: Child, proxyUrl: string, proxy: C
 /** The load generator process and a promise-based job API over its IPC channel. */
 export class LoadGen {
   private constructor(private readonly proc: ChildProcess) {}
+
+  get pid(): number {
+    return this.proc.pid ?? 0;
+  }
 
   static async start(root: string): Promise<LoadGen> {
     const proc = fork(join(root, 'bench/loadgen.ts'), [], { cwd: root, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

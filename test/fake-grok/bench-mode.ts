@@ -7,6 +7,11 @@
  * GET /__bench/state {open, served}.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { parseCookies } from './http.js';
+import { chunkEvent, newConvertState, restLineToMgw } from './mgw-convert.js';
+import { userUuid } from './mgw.js';
 import { answerTokenLine, conversationLine, finalMetadataLine, modelResponseLine, userResponseLine } from './ndjson.js';
 import { buildOpenAiAnswer, handleOpenAiChat, type OpenAiAnswer } from './openai-endpoint.js';
 
@@ -48,6 +53,41 @@ function ndjsonPlayback(tokens: string[]): Playback {
   return playback(head, lines, tail);
 }
 
+/** One mgw turn, pre-serialised: the frames after session.created, then the answer as head, one frame group per later token, tail. */
+interface MgwPlayback {
+  session: string[];
+  head: string[];
+  tokens: string[][];
+  tail: string[];
+}
+
+const MGW_PATH = '/ws/mgw/';
+
+/** The same turn as gateway events (mgw-convert.ts turns the REST lines into them), session id fixed. */
+function mgwPlayback(tokens: string[]): MgwPlayback {
+  const rid = 'resp_bench';
+  const st = newConvertState(rid);
+  const fix = (frames: string[]) => frames.map((f) => f.replace('{"session_id":""', '{"session_id":"conv_bench"'));
+  const ev = (event: Record<string, unknown>) => JSON.stringify({ session_id: '', event });
+  const conv = (line: string) => restLineToMgw(line, st, 'CHANNEL_ASSISTANT_THINKING');
+  // session.created is made per session: it names the client's event id.
+  const session = fix([ev({ type: 'conversation.attached', conversation: { id: 'conv_bench' } })]);
+  const head = fix([
+    ev({ type: 'response.created', response: { id: rid, status: 'in_progress', output_modalities: ['text'], x_grok: { model: 'bench' } } }),
+    chunkEvent({ ui_layout: { reasoning_ui_layout: 'UNIFIED' } }, st),
+    ...conv(conversationLine('conv_bench')),
+    ...conv(userResponseLine('up_bench', 'bench')),
+  ]);
+  const tok = tokens.map((t) => fix(conv(answerTokenLine(t, rid))));
+  head.push(...(tok.shift() ?? []));
+  const tail = fix([
+    ...conv(modelResponseLine({ responseId: rid, parentResponseId: 'up_bench', message: tokens.join('') })),
+    ...conv(finalMetadataLine()),
+    ev({ type: 'response.done', response: { id: rid, status: 'completed', output_modalities: ['text'] } }),
+  ]);
+  return { session, head, tokens: tok, tail };
+}
+
 export class BenchMode {
   /** Streams currently being written (both endpoints). */
   open = 0;
@@ -55,6 +95,8 @@ export class BenchMode {
   private opts: BenchOptions = { tokens: 20, delayMs: 0 };
   private grok!: Playback;
   private openai!: OpenAiAnswer;
+  private mgw!: MgwPlayback;
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
   constructor(opts: Partial<BenchOptions> = {}) {
     this.configure(opts);
@@ -68,6 +110,7 @@ export class BenchMode {
     const tokens = benchTokens(next.tokens);
     this.grok = ndjsonPlayback(tokens);
     this.openai = buildOpenAiAnswer(tokens);
+    this.mgw = mgwPlayback(tokens);
     return next;
   }
 
@@ -80,6 +123,18 @@ export class BenchMode {
     }
     if (path === '/v1/chat/completions' || path === '/chat/completions') {
       handleOpenAiChat(req, res, this.openai, (pb, headers) => this.play(res, pb, headers), this.opts.delayMs);
+      return true;
+    }
+    if (path === '/api/auth/session') {
+      // The mgw transport asks once per account for the user id it puts in the gateway URL.
+      req.resume();
+      const token = parseCookies(req.headers.cookie).sso;
+      req.once('end', () => sendJson(res, 200, token ? { status: 'authenticated', session: { userId: userUuid(token), email: 'bench@grok.invalid' } } : { status: 'unauthenticated' }));
+      return true;
+    }
+    if (path === '/v1/models' || path === '/models') {
+      req.resume();
+      req.once('end', () => sendJson(res, 200, { object: 'list', data: [{ id: 'grok-3', object: 'model', created: 0, owned_by: 'xai' }] }));
       return true;
     }
     if (path === '/rest/rate-limits') {
@@ -99,6 +154,74 @@ export class BenchMode {
     return false;
   }
 
+  /**
+   * An mgw gateway upgrade (bench mode takes every one): session.create is answered with
+   * session.created + conversation.attached, response.create with the fixed answer, tokens
+   * `delayMs` apart like the REST endpoint; no uid check, accounts or recording.
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if ((req.url ?? '/').split('?', 1)[0] !== MGW_PATH) return false;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.mgwSession(ws));
+    return true;
+  }
+
+  private mgwSession(ws: WebSocket): void {
+    const pb = this.mgw;
+    ws.on('error', () => undefined);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const text = String(data);
+      if (text.includes('"session.create"')) {
+        // The client matches session.created to its session.create by event id.
+        let id: unknown;
+        try {
+          id = (JSON.parse(text) as { event?: { event_id?: unknown } }).event?.event_id;
+        } catch {
+          return;
+        }
+        ws.send(JSON.stringify({ session_id: 'conv_bench', event: { type: 'session.created', client_event_id: id, session: { id: 'conv_bench' } } }));
+        for (const f of pb.session) ws.send(f);
+      } else if (text.includes('"response.create"')) this.mgwTurn(ws, pb);
+    });
+  }
+
+  private mgwTurn(ws: WebSocket, pb: MgwPlayback): void {
+    this.served++;
+    const delay = this.opts.delayMs;
+    const sendAll = (frames: string[]) => {
+      for (const f of frames) ws.send(f);
+    };
+    if (delay === 0 || pb.tokens.length === 0) {
+      sendAll(pb.head);
+      for (const t of pb.tokens) sendAll(t);
+      sendAll(pb.tail);
+      return;
+    }
+    this.open++;
+    let i = 0;
+    let ended = false;
+    let timer: NodeJS.Timeout | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      this.open--;
+    };
+    ws.once('close', end);
+    const tick = () => {
+      if (ws.readyState !== ws.OPEN) return end();
+      if (i < pb.tokens.length) {
+        sendAll(pb.tokens[i++]!);
+        timer = setTimeout(tick, delay);
+      } else {
+        sendAll(pb.tail);
+        end();
+      }
+    };
+    sendAll(pb.head);
+    timer = setTimeout(tick, delay);
+  }
+
   /** Writes a turn: all at once, or head then one token per delayMs with a per-stream timer. */
   play(res: ServerResponse, pb: Playback, headers: Record<string, string>): void {
     this.served++;
@@ -116,7 +239,8 @@ export class BenchMode {
       this.open--;
     });
     const tick = () => {
-      if (res.destroyed) return;
+      // Http2ServerResponse has no `destroyed`; its stream does.
+      if (res.destroyed || (res as { stream?: { destroyed: boolean } }).stream?.destroyed) return;
       if (i < pb.tokens.length) {
         res.write(pb.tokens[i++]);
         timer = setTimeout(tick, delay);

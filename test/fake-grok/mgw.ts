@@ -75,10 +75,12 @@ export function handleGatewayGet(state: FakeState, ex: Exchange): void {
 }
 
 /** Hooks the gateway into the fake's http server ('upgrade' event). */
-export function attachMgw(state: FakeState, server: import('node:http').Server): void {
+/** `bench`: benchmark mode answers gateway upgrades itself (bench-mode.ts) when it takes them. */
+export function attachMgw(state: FakeState, server: import('node:http').Server, bench?: { upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean }): void {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (bench?.upgrade(req, socket, head)) return;
     const url = new URL(req.url ?? '/', 'http://fake');
     // Each gateway's listener handles its own path; this one also answers paths nobody serves.
     if (url.pathname !== MGW_PATH) return url.pathname === IMAGINE_PATH ? undefined : refuse(socket, 404, ERROR_BODIES.notFound);

@@ -3,6 +3,7 @@
  * Protocol reference: /work/shared/spec/upstream-chat.md §1.2–1.5, 2.3, 2.5, 2.6, 4, 5, 9, 10.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { AccountBook } from './accounts.js';
 import type { BenchMode } from './bench-mode.js';
@@ -97,6 +98,8 @@ async function serveGrok(state: FakeState, req: IncomingMessage, res: ServerResp
 
 class FakeGrokServer implements FakeGrok {
   url = '';
+  tlsUrl?: string;
+  tlsServer?: Http2SecureServer;
   readonly requests: RecordedRequest[];
   readonly uploads: UploadRecord[];
 
@@ -125,6 +128,7 @@ class FakeGrokServer implements FakeGrok {
   }
 
   close(): Promise<void> {
+    this.tlsServer?.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       // Streams still running (and idle keep-alive sockets) would otherwise hold close() open.
@@ -170,7 +174,12 @@ class FakeGrokServer implements FakeGrok {
   }
 }
 
-export async function startFakeGrok(opts: { port?: number; host?: string; requireStatsig?: boolean; bench?: BenchMode } = {}): Promise<FakeGrok> {
+/**
+ * `tls`: also listen on an HTTPS port (`tlsUrl`, `https://localhost:<port>`) with the same
+ * endpoints, HTTP/2 or HTTP/1.1 by ALPN like grok.com's edge (WebSocket upgrades over HTTP/1.1):
+ * the benchmark's upstream for the production client, TLS included.
+ */
+export async function startFakeGrok(opts: { port?: number; host?: string; requireStatsig?: boolean; bench?: BenchMode; tls?: { key: Buffer; cert: Buffer; port?: number } } = {}): Promise<FakeGrok & { tlsUrl?: string }> {
   const state: FakeState = {
     accounts: new AccountBook(),
     scripts: new ScriptBook(),
@@ -184,9 +193,7 @@ export async function startFakeGrok(opts: { port?: number; host?: string; requir
   // Streams are written line by line; Nagle would merge and delay them.
   const server = createServer({ noDelay: true });
   const fake = new FakeGrokServer(server, state);
-  attachMgw(state, server); // the mgw WebSocket gateway (spec §3)
-  attachImagine(server, state);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     // Benchmark mode (bench-mode.ts) serves its fixed answer without accounts or recording.
     if (opts.bench?.handle(req, res, path)) return;
@@ -196,8 +203,26 @@ export async function startFakeGrok(opts: { port?: number; host?: string; requir
       if (!res.headersSent) sendJson(res, 500, ERROR_BODIES.internal);
       else res.destroy();
     });
-  });
+  };
+  const listeners = (srv: Server) => {
+    attachMgw(state, srv, opts.bench); // the mgw WebSocket gateway (spec §3)
+    attachImagine(srv, state);
+    srv.on('request', onRequest);
+  };
+  listeners(server);
   const host = opts.host ?? '127.0.0.1';
+  if (opts.tls) {
+    const tls = createSecureServer({ key: opts.tls.key, cert: opts.tls.cert, allowHTTP1: true });
+    tls.on('secureConnection', (s) => s.setNoDelay(true));
+    // The compat API hands HTTP/2 requests over with the same req/res methods the handlers use.
+    listeners(tls as unknown as Server);
+    await new Promise<void>((resolve, reject) => {
+      tls.once('error', reject);
+      tls.listen(opts.tls!.port ?? 0, host, () => resolve());
+    });
+    fake.tlsServer = tls;
+    fake.tlsUrl = `https://localhost:${(tls.address() as AddressInfo).port}`;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => {
