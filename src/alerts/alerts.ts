@@ -19,6 +19,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { alertsTotal } from '../metrics/registry.js';
 import { settleAccount, cloneAccount } from '../store/account-rules.js';
 import type { Account, Store } from '../store/types.js';
 import { renderAlert, type Alert, type AlertKind } from './format.js';
@@ -118,7 +119,10 @@ export class AlertManager {
     this.exhaustedModels.set(e.model, m);
     // Within the interval this instance knows of a recent send: only count (no store call per refused request).
     const last = this.lastSent.get('pool_exhausted');
-    if (last !== undefined && this.now() - last < this.config().alerts.min_interval_sec * 1000) return;
+    if (last !== undefined && this.now() - last < this.config().alerts.min_interval_sec * 1000) {
+      alertsTotal.inc({ kind: 'pool_exhausted', result: 'held' });
+      return;
+    }
     if (this.exhaustionPending) return;
     this.exhaustionPending = true;
     void this.track(this.sendExhaustion());
@@ -140,7 +144,10 @@ export class AlertManager {
       const total = [...models.values()].reduce((n, m) => n + m.count, 0);
       if (total === 0) return;
       const claimed = await this.claim('pool_exhausted');
-      if (!claimed) return;
+      if (!claimed) {
+        alertsTotal.inc({ kind: 'pool_exhausted', result: 'held' });
+        return;
+      }
       this.exhaustedModels = new Map();
       const list = [...models.entries()].map(([model, m]) => ({ model, requests: m.count, code: m.code }));
       const names = list.map((m) => `${m.model} (${m.requests}, ${m.code})`).join(', ');
@@ -219,6 +226,7 @@ export class AlertManager {
       const last = Number((await this.store.getMeta(metaLast('account_invalid'))) ?? 0);
       if (now - last < interval) {
         // Held back: they stay unseen, so the first check after the interval reports them.
+        alertsTotal.inc({ kind: 'account_invalid', result: 'held' });
         this.lastSent.set('account_invalid', last);
         if (keep.length !== seen.size) await this.store.setMeta(META_INVALID_SEEN, JSON.stringify(keep));
         return [];
@@ -256,6 +264,7 @@ export class AlertManager {
   /** Sends a threshold alert unless one of its kind went out within the interval (here or on another instance). */
   private async fire(alert: Omit<Alert, 'at' | 'suppressed'>): Promise<void> {
     if (!(await this.claim(alert.kind))) {
+      alertsTotal.inc({ kind: alert.kind, result: 'held' });
       this.held.set(alert.kind, (this.held.get(alert.kind) ?? 0) + 1);
       return;
     }
@@ -309,6 +318,7 @@ export class AlertManager {
         await res.body?.cancel().catch(() => {});
         if (res.ok) {
           this.sent.ok++;
+          alertsTotal.inc({ kind: alert.kind, result: 'sent' });
           this.log.info({ kind: alert.kind, attempt: attempt + 1 }, 'alert sent');
           return true;
         }
@@ -320,6 +330,7 @@ export class AlertManager {
       }
     }
     this.sent.failed++;
+    alertsTotal.inc({ kind: alert.kind, result: 'failed' });
     this.log.warn({ kind: alert.kind, problem }, 'alert not delivered');
     return false;
   }

@@ -44,6 +44,12 @@ export const httpTimeToFirstByte = new Histogram({
 export const bytesIn = new Counter({ name: 'grok2api_http_request_bytes_total', help: 'Bytes received from clients (headers and bodies).', labelNames: ['route'] as const });
 export const bytesOut = new Counter({ name: 'grok2api_http_response_bytes_total', help: 'Bytes sent to clients (headers and bodies).', labelNames: ['route'] as const });
 
+export const alertsTotal = new Counter({
+  name: 'grok2api_alerts_total',
+  help: 'Alert webhooks by kind and result: sent, failed (retries used up), held (rate limit, or another instance sent it).',
+  labelNames: ['kind', 'result'] as const,
+});
+
 export const upstreamAttempts = new Counter({
   name: 'grok2api_upstream_attempts_total',
   help: 'Upstream attempts by provider and result: ok, or the failure class (the error code), aborted, internal.',

@@ -87,6 +87,11 @@ describe('alert webhooks', () => {
     await alerts.idle();
     expect(receiver.kinds().sort()).toEqual(['account_invalid', 'pool_exhausted', 'quota_low', 'usable_accounts_low']);
     expect(alerts.sent).toEqual({ ok: 4, failed: 0 });
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    const count = (kind: string, result: string) => Number(new RegExp(`^grok2api_alerts_total\\{kind="${kind}",result="${result}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    for (const kind of ['pool_exhausted', 'account_invalid', 'usable_accounts_low', 'quota_low']) expect(count(kind, 'sent'), kind).toBe(1);
+    expect(count('pool_exhausted', 'held')).toBe(5);
+    expect(count('usable_accounts_low', 'held')).toBeGreaterThanOrEqual(3);
   });
 
   it('retries a failing receiver a bounded number of times, and never holds up the request', async () => {
