@@ -94,6 +94,20 @@ describe('alert webhooks', () => {
     expect(count('usable_accounts_low', 'held')).toBeGreaterThanOrEqual(3);
   });
 
+  it('is a runtime setting: the webhook URL is masked in the settings API and a change applies at once', async () => {
+    const stack = await startStack();
+    onTestFinished(() => stack.close());
+    const view = (await (await stack.admin('GET', '/admin/api/settings')).json()) as { alerts: Record<string, unknown> };
+    expect(view.alerts).toMatchObject({ webhook_url: '', format: 'generic', min_interval_sec: 300, min_usable_accounts: 0, min_quota_left: 0 });
+    const put = await stack.admin('PUT', '/admin/api/settings', { alerts: { webhook_url: receiver.url, format: 'discord' } });
+    expect(put.status).toBe(200);
+    expect(((await (await stack.admin('GET', '/admin/api/settings')).json()) as { alerts: Record<string, unknown> }).alerts).toMatchObject({ webhook_url: '***', format: 'discord' });
+    expect((await stack.admin('PUT', '/admin/api/settings', { alerts: { format: 'teams' } })).status).toBe(400);
+    expect((await chat(stack)).status).toBe(503);
+    await expect.poll(() => receiver.hits.length).toBe(1);
+    expect(receiver.hits[0]!.body.embeds[0].title).toBe('The account pool is exhausted');
+  });
+
   it('retries a failing receiver a bounded number of times, and never holds up the request', async () => {
     receiver.mode = 500;
     const stack = await startStack({ overrides: alertConfig(receiver, { max_retries: 2 }) });
