@@ -11,6 +11,7 @@ import { AccountPool } from './pool/pool.js';
 import { SlotQueue } from './pool/queue/slot-queue.js';
 import type { Services } from './services.js';
 import { SettingsService } from './config/settings.js';
+import { retentionOf } from './stats/log-query.js';
 import { openStorage } from './store/open-storage.js';
 import { AccountSetup } from './pool/account-setup.js';
 import { QuotaSync } from './pool/quota-sync.js';
@@ -54,7 +55,7 @@ export async function createRuntime(config: Config, opts: { logDestination?: Des
   const settings = new SettingsService(config, settingsBackend, (err) => log.error({ err: (err as Error).message }, 'applying changed settings failed'));
   settings.onChange((c) => (log.level = c.log.level));
   await settings.init();
-  settings.onChange((c) => stats.resize(c.log.recent_requests));
+  settings.onChange((c) => stats.setRetention(retentionOf(c)));
   // app.api_key is a runtime setting: a change (on any instance) replaces the config keys at once.
   const clientKeys = new ClientKeys(settings.get().app.api_key, keys, () => settings.get());
   settings.onChange((c) => clientKeys.set(c.app.api_key));

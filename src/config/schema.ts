@@ -121,7 +121,9 @@ export const configSchema = z
           .transform((v) => v.toLowerCase())
           .pipe(z.enum(['debug', 'info', 'warn', 'error'])),
         requests: bool,
-        recent_requests: z.coerce.number().int().min(0).max(100_000),
+        recent_requests: z.coerce.number().int().min(0).max(10_000_000),
+        retention_days: z.coerce.number().int().min(0).max(3650),
+        usage_days: z.coerce.number().int().min(1).max(3650),
       })
       .strict(),
     app: z

@@ -4,6 +4,7 @@
  * once anyway), distinct models/accounts/keys are capped like the local stats (the rest is summed
  * under "(other)"), and only the newest `logSize` log entries are kept.
  */
+import { UsageMap } from './log-query.js';
 import { add, DAY, empty, HOUR, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, OTHER, type Bucket, type Dimension, type LogEntry } from './types.js';
 
 export class PendingStats {
@@ -11,6 +12,8 @@ export class PendingStats {
   readonly hours = new Map<number, Bucket>();
   readonly days = new Map<number, Bucket>();
   readonly dims: Record<Dimension, Map<string, Bucket>> = { models: new Map(), accounts: new Map(), keys: new Map() };
+  /** Per-key daily usage (requests, prompt/completion tokens, cost). */
+  readonly usage = new UsageMap();
   /** Oldest first. */
   log: LogEntry[] = [];
 
@@ -25,6 +28,7 @@ export class PendingStats {
     if (e.model) add(this.dim('models', e.model), e);
     if (e.account) add(this.dim('accounts', e.account), e);
     if (e.key) add(this.dim('keys', e.key), e);
+    this.usage.record(e);
     if (logSize > 0) {
       this.log.push(e);
       // Trimmed in chunks so a long outage costs O(1) per request, not a shift per entry.

@@ -6,7 +6,13 @@
  *                                             KEEP_HOURS hours / KEEP_DAYS days after their period;
  *   `{p}:stats:total`                          the all-time hash (no expiry, like the local total);
  *   `{p}:stats:models|accounts|keys`           all-time hashes of `<metric>:<id>` (capped ids);
- *   `{p}:stats:log`                            the capped log (JSON entries, newest first).
+ *   `{p}:stats:logz`                           the request log: a sorted set of `<time>:<seq>:<JSON>` members
+ *                                             (all score 0, so ranges by text are ranges by time), trimmed
+ *                                             to log.recent_requests and log.retention_days on each flush;
+ *   `{p}:stats:logseq`                         the counter that numbers log entries;
+ *   `{p}:stats:ku:<day>`                       per-key usage that day: `<metric>:<key id>` fields, expiring
+ *                                             log.usage_days after the day; `{p}:stats:kn` key id → name.
+ * (`{p}:stats:log`, the list an older version kept, is moved into the sorted set at start.)
  *
  * `record` only adds to an in-memory buffer; a timer flushes it every `flushMs` in one Lua script
  * (../store/redis/lua/stats.ts), so the request path never waits on Redis. A flush that cannot
@@ -21,6 +27,7 @@ import { isConnectionError, storeUnavailable } from '../store/redis/connection.j
 import type { RedisKeys } from '../store/redis/keys.js';
 import { STATS_FLUSH_LUA } from '../store/redis/lua/stats.js';
 import { PendingStats } from './pending.js';
+import { ageCutoff, DEFAULT_RETENTION, matches, USAGE_METRICS, emptyUsage, usageRow, byDayThenKey, type KeyUsageDay, type LogPage, type LogQuery, type Retention, type UsageBucket, type UsageQuery } from './log-query.js';
 import {
   buildSnapshot,
   DAY,
@@ -41,6 +48,9 @@ import {
 
 export interface RedisStatsOptions {
   logSize: number;
+  retentionDays?: number;
+  usageDays?: number;
+  now?: () => number;
   /** How often buffered increments are written (ms); 0 = only on read/close/`flush()` (tests). */
   flushMs?: number;
   /** Told when flushing starts failing (once per outage) or a flush is rejected by Redis. */
@@ -60,8 +70,21 @@ export class RedisStats implements StatsStore {
   private chain: Promise<unknown> = Promise.resolve();
   private failing = false;
   private timer: NodeJS.Timeout | null = null;
-  private logSize: number;
-  private readonly k: { total: string; log: string; dims: Record<Dimension, string>; hour: (i: number) => string; day: (i: number) => string; applied: (id: string) => string };
+  private retention: Retention;
+  private lastTrim = 0;
+  private readonly now: () => number;
+  private readonly k: {
+    total: string;
+    log: string;
+    logz: string;
+    seq: string;
+    names: string;
+    dims: Record<Dimension, string>;
+    hour: (i: number) => string;
+    day: (i: number) => string;
+    usage: (day: number) => string;
+    applied: (id: string) => string;
+  };
 
   constructor(
     private readonly client: Redis,
@@ -69,10 +92,15 @@ export class RedisStats implements StatsStore {
     private readonly label: string,
     private readonly opts: RedisStatsOptions,
   ) {
-    this.logSize = opts.logSize;
+    this.retention = { maxEntries: opts.logSize, retentionDays: opts.retentionDays ?? DEFAULT_RETENTION.retentionDays, usageDays: opts.usageDays ?? DEFAULT_RETENTION.usageDays };
+    this.now = opts.now ?? Date.now;
     this.k = {
       total: keys.key('stats', 'total'),
       log: keys.key('stats', 'log'),
+      logz: keys.key('stats', 'logz'),
+      seq: keys.key('stats', 'logseq'),
+      names: keys.key('stats', 'kn'),
+      usage: (day) => keys.key('stats', 'ku', String(day)),
       dims: { models: keys.key('stats', 'models'), accounts: keys.key('stats', 'accounts'), keys: keys.key('stats', 'keys') },
       hour: (i) => keys.key('stats', 'h', String(i)),
       day: (i) => keys.key('stats', 'd', String(i)),
@@ -80,8 +108,13 @@ export class RedisStats implements StatsStore {
     };
   }
 
+  private get logSize(): number {
+    return this.retention.maxEntries;
+  }
+
   /** The connection belongs to the account store, which opens it (and closes it after us). */
   async init(): Promise<void> {
+    await this.adoptListLog();
     if (this.opts.flushMs === 0) return;
     this.timer = setInterval(() => void this.flush(), this.opts.flushMs ?? 1000);
     this.timer.unref();
@@ -99,8 +132,36 @@ export class RedisStats implements StatsStore {
 
   resize(logSize: number): void {
     if (logSize === this.logSize) return;
-    this.logSize = logSize;
+    this.setRetention({ ...this.retention, maxEntries: logSize });
+  }
+
+  setRetention(r: Retention): void {
+    this.retention = { ...r };
     this.trim = true;
+  }
+
+  /**
+   * The log list an older version kept (`stats:log`, newest first) becomes part of the sorted
+   * set: renamed first, so of several instances starting together exactly one takes it.
+   */
+  private async adoptListLog(): Promise<void> {
+    const tmp = `${this.k.log}:adopt:${randomUUID()}`;
+    try {
+      await this.client.rename(this.k.log, tmp);
+    } catch {
+      return; // no list (or another instance took it)
+    }
+    const rows = await this.client.lrange(tmp, 0, -1);
+    const old: LogEntry[] = [];
+    for (const row of rows.reverse()) {
+      try {
+        old.push(JSON.parse(row) as LogEntry);
+      } catch {
+        // damaged: skip
+      }
+    }
+    this.pending.log = [...old, ...this.pending.log];
+    await this.client.del(tmp);
   }
 
   /**
@@ -114,19 +175,69 @@ export class RedisStats implements StatsStore {
   }
 
   async recent(limit: number): Promise<LogEntry[]> {
+    return (await this.queryLog({ limit: Math.min(limit, this.logSize) })).entries;
+  }
+
+  /**
+   * Walks the sorted set from the newest member in range down in chunks, filtering in process
+   * (members are ordered by time, so a time range and the cursor are lexicographic bounds).
+   */
+  async queryLog(q: LogQuery): Promise<LogPage> {
     await this.flush();
-    const n = Math.min(limit, this.logSize);
-    if (n <= 0) return [];
-    const rows = await this.run(() => this.client.lrange(this.k.log, 0, n - 1));
-    const out: LogEntry[] = [];
-    for (const row of rows) {
-      try {
-        out.push(JSON.parse(row) as LogEntry);
-      } catch {
-        // A foreign or damaged entry: skip it rather than fail the whole log.
+    if (q.limit <= 0 || this.logSize <= 0) return { entries: [], next: null };
+    let max = '+';
+    if (q.before) max = `(${pad(q.before.time, 13)}:${pad(q.before.seq, 12)}:`;
+    if (q.to !== undefined && (!q.before || q.to + 1 <= q.before.time)) max = `(${pad(q.to + 1, 13)}:`;
+    const cutoff = ageCutoff(this.retention, this.now());
+    const fromT = Math.max(q.from ?? 0, cutoff);
+    const min = fromT > 0 ? `[${pad(fromT, 13)}:` : '-';
+    const out: { e: LogEntry; time: number; seq: number }[] = [];
+    const chunk = Math.min(1000, Math.max(100, q.limit * 4));
+    for (;;) {
+      const rows = await this.run(() => this.client.zrevrangebylex(this.k.logz, max, min, 'LIMIT', 0, chunk));
+      for (const row of rows) {
+        const e = parseMember(row);
+        if (!e || !matches(e.e, q)) continue;
+        out.push(e);
+        if (out.length > q.limit) break;
       }
+      if (out.length > q.limit || rows.length < chunk) break;
+      max = `(${rows.at(-1)!.slice(0, 27)}`;
     }
-    return out;
+    const page = out.slice(0, q.limit);
+    const last = page.at(-1);
+    return { entries: page.map((x) => x.e), next: out.length > q.limit && last ? { time: last.time, seq: last.seq } : null };
+  }
+
+  async keyUsage(q: UsageQuery): Promise<KeyUsageDay[]> {
+    await this.flush();
+    const first = Math.max(q.fromDay, Math.floor(this.now() / DAY) - this.retention.usageDays);
+    const days: number[] = [];
+    for (let d = first; d <= q.toDay && days.length < 3660; d++) days.push(d);
+    const replies = await this.run(async () => {
+      const res = (await this.client.pipeline([...days.map((d) => ['hgetall', this.k.usage(d)]), ['hgetall', this.k.names]]).exec()) ?? [];
+      return res.map(([err, value]) => {
+        if (err) throw err;
+        return value as Record<string, string>;
+      });
+    });
+    const names = replies.at(-1) ?? {};
+    const out: KeyUsageDay[] = [];
+    days.forEach((day, i) => {
+      const byKey = new Map<string, UsageBucket>();
+      for (const [field, value] of Object.entries(replies[i] ?? {})) {
+        const cut = field.indexOf(':');
+        const metric = field.slice(0, cut) as (typeof USAGE_METRICS)[number];
+        if (cut < 0 || !USAGE_METRICS.includes(metric)) continue;
+        const id = field.slice(cut + 1);
+        if (q.keyId !== undefined && id !== q.keyId) continue;
+        let b = byKey.get(id);
+        if (!b) byKey.set(id, (b = emptyUsage()));
+        b[metric] = Number(value) || 0;
+      }
+      for (const [id, b] of byKey) out.push(usageRow(day, id, names[id] ?? null, b));
+    });
+    return out.sort(byDayThenKey);
   }
 
   async snapshot(now = Date.now()): Promise<StatsSnapshot> {
@@ -154,9 +265,10 @@ export class RedisStats implements StatsStore {
     this.pending = new PendingStats();
     const h = Math.floor(Date.now() / HOUR);
     const d = Math.floor(Date.now() / DAY);
-    const keys = [this.k.total, this.k.log, ...DIMENSIONS.map((x) => this.k.dims[x])];
+    const keys = [this.k.total, this.k.log, this.k.logz, this.k.names, ...DIMENSIONS.map((x) => this.k.dims[x])];
     for (let i = h - KEEP_HOURS - 1; i <= h + 1; i++) keys.push(this.k.hour(i));
     for (let i = d - KEEP_DAYS - 1; i <= d + 1; i++) keys.push(this.k.day(i));
+    for (let i = d - this.retention.usageDays - 1; i <= d + 1; i++) keys.push(this.k.usage(i));
     await this.run(() => this.client.del(...keys));
   }
 
@@ -166,7 +278,10 @@ export class RedisStats implements StatsStore {
       this.unsure = null; // `send` keeps it again if the connection fails once more
       if (!(await this.send(again))) return false;
     }
+    // Age retention holds with no traffic too: a trim-only flush at least once a minute.
+    if (this.retention.retentionDays > 0 && this.now() - this.lastTrim > 60_000) this.trim = true;
     if (this.pending.isEmpty && !this.trim) return true;
+    this.lastTrim = this.now();
     const batch = this.encode(this.pending);
     this.pending = new PendingStats();
     this.trim = false;
@@ -194,7 +309,7 @@ export class RedisStats implements StatsStore {
   }
 
   private encode(batch: PendingStats): { keys: string[]; args: (string | number)[] } {
-    const keys = [this.k.total, this.k.dims.models, this.k.dims.accounts, this.k.dims.keys, this.k.log];
+    const keys = [this.k.total, this.k.dims.models, this.k.dims.accounts, this.k.dims.keys, this.k.logz, this.k.seq, this.k.names];
     const buckets: (string | number)[] = [];
     for (const [i, b] of batch.hours) {
       keys.push(this.k.hour(i));
@@ -212,11 +327,24 @@ export class RedisStats implements StatsStore {
         nd++;
       }
     });
-    const log = batch.logTail(this.logSize).map((e) => JSON.stringify(e));
-    const head = [this.logSize, MAX_DIMENSION, OTHER, batch.hours.size + batch.days.size, nd, log.length, ...nums(batch.total)];
+    const log = batch.logTail(this.logSize).flatMap((e) => [`${pad(e.time, 13)}:`, JSON.stringify(e)]);
+    const byDay = new Map<number, (string | number)[][]>();
+    for (const x of batch.usage.entries()) {
+      let list = byDay.get(x.day);
+      if (!list) byDay.set(x.day, (list = []));
+      list.push([x.keyId, x.name ?? '', ...USAGE_METRICS.map((m) => x.b[m])]);
+    }
+    const usage: (string | number)[] = [];
+    for (const [day, list] of byDay) {
+      keys.push(this.k.usage(day));
+      // A time to live (not an expiry time) so the stats clock, not Redis's, decides.
+      usage.push(Math.max(1000, (day + 1 + this.retention.usageDays) * DAY - this.now()), list.length, ...list.flat());
+    }
+    const cutoff = ageCutoff(this.retention, this.now());
+    const head = [this.logSize, MAX_DIMENSION, OTHER, batch.hours.size + batch.days.size, nd, log.length / 2, cutoff > 0 ? pad(cutoff, 13) : '', byDay.size, ...nums(batch.total)];
     // Last key: this flush's mark, so a resent batch is applied once.
     keys.push(this.k.applied(randomUUID()));
-    return { keys, args: [...head, ...buckets, ...dims, ...log] };
+    return { keys, args: [...head, ...buckets, ...dims, ...log, ...usage] };
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -226,6 +354,18 @@ export class RedisStats implements StatsStore {
       if (isConnectionError(err)) throw storeUnavailable(this.label);
       throw err;
     }
+  }
+}
+
+const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, '0');
+
+/** `<13-digit time>:<12-digit seq>:<JSON>` → the entry and its order; null when damaged. */
+function parseMember(row: string): { e: LogEntry; time: number; seq: number } | null {
+  if (row.length < 28 || row[13] !== ':' || row[26] !== ':') return null;
+  try {
+    return { e: JSON.parse(row.slice(27)) as LogEntry, time: Number(row.slice(0, 13)), seq: Number(row.slice(14, 26)) };
+  } catch {
+    return null;
   }
 }
 

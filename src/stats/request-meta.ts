@@ -11,6 +11,9 @@ export interface RequestNote {
   /** The provider whose credential served it (a turn's cost is priced on it). */
   provider?: ProviderName;
   tokens?: number;
+  /** Prompt and completion tokens of every generation, as told the client in `usage`. */
+  promptTokens?: number;
+  completionTokens?: number;
   /** USD by the price table (stats/pricing.ts); absent = no price known. */
   cost?: number;
   /** Some of `cost` was priced on token counts the server estimated (the provider reported none). */
@@ -29,10 +32,18 @@ export function requestNote(req: FastifyRequest): RequestNote | undefined {
 
 /**
  * Adds one generation's cost (n choices may each have run on another credential); `estimated`
- * when it was priced on the server's own token estimate rather than the provider's counts.
+ * when it was priced on the server's own token estimate rather than the provider's counts. With
+ * `usage`, its prompt and completion tokens are added up too (also when no price is known).
  */
-export function addRequestCost(req: FastifyRequest, usd: number | null, estimated = false): void {
-  if (usd === null) return;
-  const note = notes.get(req);
-  notes.set(req, { ...note, cost: (note?.cost ?? 0) + usd, ...(estimated || note?.costEstimated ? { costEstimated: true } : {}) });
+export function addRequestCost(req: FastifyRequest, usd: number | null, estimated = false, usage?: { promptTokens: number; completionTokens: number }): void {
+  const note = { ...notes.get(req) };
+  if (usage) {
+    note.promptTokens = (note.promptTokens ?? 0) + usage.promptTokens;
+    note.completionTokens = (note.completionTokens ?? 0) + usage.completionTokens;
+  }
+  if (usd !== null) {
+    note.cost = (note.cost ?? 0) + usd;
+    if (estimated) note.costEstimated = true;
+  }
+  notes.set(req, note);
 }

@@ -11,11 +11,17 @@ export interface LogEntry {
   method: string;
   route: string;
   model: string | null;
+  /** The calling key's name (its label), never the key itself. */
   key: string | null;
+  /** The calling key's id (`key_…`), `API_KEY` for a key from config/env; absent on entries logged before ids were. */
+  keyId?: string | null;
   account: string | null;
   status: number;
   ms: number;
   tokens: number | null;
+  /** Prompt and completion tokens as the client was told them in `usage` (absent/null = not known). */
+  promptTokens?: number | null;
+  completionTokens?: number | null;
   /** What the request cost in USD by the price table (`[[prices]]`); null = no price for it. */
   cost?: number | null;
   /**
@@ -125,6 +131,8 @@ export type StatsSnapshot = ReturnType<typeof buildSnapshot>;
  * Usage figures and the recent-request log. `Stats` (./stats.ts) keeps them per process;
  * `RedisStats` (./redis-stats.ts) shares them between every instance on one Redis.
  */
+import type { KeyUsageDay, LogPage, LogQuery, Retention, UsageQuery } from './log-query.js';
+
 export interface StatsStore {
   init(): Promise<void>;
   /** Writes out what is still buffered. */
@@ -133,6 +141,12 @@ export interface StatsStore {
   record(e: LogEntry): void;
   /** The most recent entries, newest first. */
   recent(limit: number): LogEntry[] | Promise<LogEntry[]>;
+  /** One page of the request log, newest first, filtered (./log-query.ts). */
+  queryLog(q: LogQuery): Promise<LogPage>;
+  /** Requests, tokens and cost per key per day (UTC), oldest day first. */
+  keyUsage(q: UsageQuery): Promise<KeyUsageDay[]>;
+  /** Applies log.recent_requests / log.retention_days / log.usage_days (runtime settings). */
+  setRetention(r: Retention): void;
   snapshot(now?: number): StatsSnapshot | Promise<StatsSnapshot>;
   /** Changes how many log entries are kept (log.recent_requests is a runtime setting); keeps the newest. */
   resize(logSize: number): void;

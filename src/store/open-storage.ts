@@ -53,12 +53,13 @@ export interface Storage {
 export async function openStorage(config: Config, log: Logger): Promise<Storage> {
   const type = config.server.storage_type;
   const logSize = config.log.recent_requests;
+  const retention = { retentionDays: config.log.retention_days, usageDays: config.log.usage_days };
   if (type === 'redis') {
     const store = new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, livenessTimeoutMs: config.redis.liveness_timeout_ms, onError: (err, what) => storeError(log, err, `redis: ${what}`) });
     await store.init();
     const tasks = new RedisTaskStore(store);
     await tasks.init();
-    const stats = new RedisStats(store.client, store.keys, store.label, { logSize, onError: (err) => storeError(log, err, 'redis: flushing stats') });
+    const stats = new RedisStats(store.client, store.keys, store.label, { logSize, ...retention, onError: (err) => storeError(log, err, 'redis: flushing stats') });
     await stats.init();
     const sessions = new RedisSessionStore(store.client, store.keys, store.label);
     return { store, settings: redisSettingsBackend(store), responses: new RedisResponseStore(store), tasks, keys: new RedisKeyStore(store.client, store.keys, store.label), stats, sessions, slotQueue: new RedisQueueBackend(store) };
@@ -66,7 +67,7 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
   if (type === 'pgsql' || type === 'mysql') {
     const store = new SqlStore({ ...databaseOptions(config), onError: (err, what) => storeError(log, err, `database: ${what}`) });
     await store.init();
-    const stats = new SqlStats(store, { logSize, onError: (err) => storeError(log, err, 'database: flushing stats') });
+    const stats = new SqlStats(store, { logSize, ...retention, onError: (err) => storeError(log, err, 'database: flushing stats') });
     await stats.init();
     return { store, settings: sqlSettingsBackend(store), responses: new SqlResponseStore(store), tasks: new SqlTaskStore(store), keys: new SqlKeyStore(store), stats, sessions: new SqlSessionStore(store), slotQueue: new MemoryQueueBackend() };
   }
@@ -77,7 +78,7 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
   await responses.init();
   const keys = new LocalKeyStore({ dataDir, onFlushError: (err) => log.error({ err }, 'writing keys.json failed; retrying') });
   await keys.init();
-  const stats = new Stats({ dataDir, logSize, onError: (err) => log.warn({ err }, 'writing stats.json failed') });
+  const stats = new Stats({ dataDir, logSize, ...retention, onError: (err) => log.warn({ err }, 'writing stats.json failed') });
   await stats.init();
   const sessions = new LocalSessionStore({ dataDir, onFlushError: (err) => log.error({ err }, 'writing sessions.json failed; retrying') });
   await sessions.init();

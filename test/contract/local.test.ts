@@ -5,6 +5,8 @@ import { onTestFinished } from 'vitest';
 import { LocalStore } from '../../src/store/local/local-store.js';
 import { LocalResponseStore } from '../../src/store/local/local-response-store.js';
 import { LocalTaskStore } from '../../src/store/local/local-task-store.js';
+import { Stats } from '../../src/stats/stats.js';
+import { statsContract } from './stats-contract.js';
 import { storeContract } from './store-contract.js';
 import { responseContract, taskContract } from './task-contract.js';
 
@@ -37,4 +39,10 @@ storeContract('local', async (clock) => {
     rmSync(dir, { recursive: true, force: true });
   });
   return store;
+});
+
+statsContract('local', async (clock, retention) => {
+  const s = new Stats({ dataDir: tempDir(), logSize: retention.maxEntries, retentionDays: retention.retentionDays, usageDays: retention.usageDays, persistMs: 0, now: clock.now });
+  await s.init();
+  return s;
 });

@@ -3,6 +3,8 @@ import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { redisKeys } from '../../src/store/redis/keys.js';
 import { RedisResponseStore } from '../../src/store/redis/redis-response-store.js';
 import { RedisTaskStore } from '../../src/store/redis/redis-task-store.js';
+import { RedisStats } from '../../src/stats/redis-stats.js';
+import { statsContract } from './stats-contract.js';
 import { responseContract, taskContract } from './task-contract.js';
 import { manualClock, storeContract, TIER_MODES } from './store-contract.js';
 import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from './redis-helpers.js';
@@ -29,6 +31,13 @@ taskContract('redis', async () => {
 });
 
 responseContract('redis', async () => new RedisResponseStore(await openRedis(manualClock())));
+
+statsContract('redis', async (clock, retention) => {
+  const store = await openRedis(clock);
+  const s = new RedisStats(store.client, store.keys, store.label, { logSize: retention.maxEntries, retentionDays: retention.retentionDays, usageDays: retention.usageDays, flushMs: 0, now: clock.now });
+  await s.init();
+  return s;
+});
 
 describe('RedisStore specifics', () => {
   it('keeps every key under one hash tag', () => {

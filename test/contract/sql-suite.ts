@@ -5,13 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { checkServerVersion, migrate } from '../../src/store/sql/migrate.js';
-import { LATEST_VERSION, MIGRATIONS } from '../../src/store/sql/schema.js';
+import { DIALECTS as SQL_DIALECTS } from '../../src/store/sql/db.js';
+import { LATEST_VERSION, MIGRATIONS, tableNames } from '../../src/store/sql/schema.js';
 import { SqlResponseStore } from '../../src/store/sql/sql-response-store.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
 import { SqlTaskStore } from '../../src/store/sql/sql-task-store.js';
 import type { Dialect } from '../../src/store/sql/url.js';
 import { assertDatabaseUp, dropTables, openTestStore, rawQuery, testOptions, uniqueTablePrefix, wipe } from '../sql/helpers.js';
 import { manualClock, storeContract, TIER_MODES } from './store-contract.js';
+import { SqlStats } from '../../src/store/sql/sql-stats.js';
+import { statsContract } from './stats-contract.js';
 import { responseContract, taskContract } from './task-contract.js';
 
 export function sqlContractSuite(dialect: Dialect): void {
@@ -60,6 +63,12 @@ export function sqlContractSuite(dialect: Dialect): void {
     return s;
   });
 
+  statsContract(dialect, async (clock, retention) => {
+    const s = new SqlStats(await open(clock), { logSize: retention.maxEntries, retentionDays: retention.retentionDays, usageDays: retention.usageDays, flushMs: 0, now: clock.now });
+    await s.init();
+    return s;
+  });
+
   describe(`SqlStore specifics: ${dialect}`, () => {
     it('reclaims the slot of a lease whose holder vanished', async () => {
       const clock = manualClock();
@@ -94,6 +103,33 @@ export function sqlContractSuite(dialect: Dialect): void {
       // Each migration once, the newest being this build's version.
       expect(rows.map((r) => Number(r.version)).sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(MIGRATIONS.at(-1)!.version).toBe(LATEST_VERSION);
+    });
+
+    it('migration 6 fills the request log columns from the entries already logged', async () => {
+      const prefix = fresh('log6');
+      const t = tableNames(prefix);
+      // A database as version 5 left it, with two log rows (JSON only).
+      await rawQuery(dialect, `CREATE TABLE ${t.migrations} (version INT PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)${SQL_DIALECTS[dialect].tableSuffix}`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
+        for (const statement of m.statements(t, SQL_DIALECTS[dialect], dialect)) await rawQuery(dialect, statement);
+        await rawQuery(dialect, `INSERT INTO ${t.migrations} (version, name, applied_at) VALUES (?, ?, 0)`, [m.version, m.name]);
+      }
+      const at = Date.now() - 60_000;
+      const old = [
+        { time: at, method: 'POST', route: '/v1/chat/completions', model: 'grok-3', key: 'ci', account: 'acc-1', status: 200, ms: 5, tokens: 7 },
+        { time: at + 1, method: 'POST', route: '/v1/responses', model: null, key: null, account: null, status: 503, ms: 6, tokens: null },
+      ];
+      for (const e of old) await rawQuery(dialect, `INSERT INTO ${t.requestLog} (data) VALUES (?)`, [JSON.stringify(e)]);
+      const store = await openTestStore(dialect, prefix);
+      onTestFinished(() => store.close());
+      const rows = await rawQuery(dialect, `SELECT time_ms, key_id, account, model, status, route FROM ${t.requestLog} ORDER BY id`);
+      expect(rows.map((r) => [Number(r.time_ms), r.key_id, r.account, r.model, Number(r.status), r.route])).toEqual([
+        [at, null, 'acc-1', 'grok-3', 200, '/v1/chat/completions'],
+        [at + 1, null, null, null, 503, '/v1/responses'],
+      ]);
+      const stats = new SqlStats(store, { logSize: 100, flushMs: 0 });
+      expect((await stats.queryLog({ status: { min: 500, max: 599 }, limit: 10 })).entries).toEqual([old[1]]);
+      expect((await stats.queryLog({ model: 'grok-3', limit: 10 })).entries).toEqual([old[0]]);
     });
 
     it('refuses a schema newer than this build, naming the database', async () => {

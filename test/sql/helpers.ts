@@ -37,7 +37,7 @@ export async function openTestStore(dialect: Dialect, tablePrefix: string, over:
 export async function wipe(store: SqlStore): Promise<void> {
   const t = store.t;
   await store.db.tx(async (c) => {
-    for (const table of [t.accounts, t.leases, t.meta, t.locks, t.clientKeys, t.tasks, t.responses, t.statsBuckets, t.statsDims, t.requestLog, t.statsFlushes]) await c.query(`DELETE FROM ${table}`);
+    for (const table of [t.accounts, t.leases, t.meta, t.locks, t.clientKeys, t.tasks, t.responses, t.statsBuckets, t.statsDims, t.requestLog, t.statsFlushes, t.keyUsage]) await c.query(`DELETE FROM ${table}`);
     await c.query(`UPDATE ${t.state} SET value = NULL`);
   });
 }

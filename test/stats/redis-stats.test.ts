@@ -82,7 +82,7 @@ describe('stats shared through Redis', () => {
     a.resize(2);
     b.resize(2);
     expect((await a.recent(100)).map((e) => e.time - base)).toEqual([4, 3]);
-    expect(await r.llen(keys.key('stats', 'log'))).toBe(2);
+    expect(await r.zcard(keys.key('stats', 'logz'))).toBe(2);
   });
 
   it('a flush while Redis is unreachable keeps the increments for the next one', async () => {

@@ -41,7 +41,7 @@ export function registerChatRoutes(app: FastifyInstance, services: Services): vo
         signal,
         tags: clientKeyTags(req),
         note: (accountId, tokens) => noteRequest(req, { accountId, tokens }),
-        charge: (provider, usage) => addRequestCost(req, requestCost(services.config(), provider, model, usage), usage.estimated === true),
+        charge: (provider, usage) => addRequestCost(req, requestCost(services.config(), provider, model, usage), usage.estimated === true, usage),
       },
       reply,
     );

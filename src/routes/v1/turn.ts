@@ -19,7 +19,7 @@ export type Meter = (usage: TokenUsage) => void;
  * estimate (grok.com), the cost marked estimated then.
  */
 export function chargeTurn(services: Services, req: FastifyRequest, intent: ChatIntent): Meter {
-  return (u) => addRequestCost(req, requestCost(services.config(), requestNote(req)?.provider ?? 'grok', intent.model, u), u.estimated === true);
+  return (u) => addRequestCost(req, requestCost(services.config(), requestNote(req)?.provider ?? 'grok', intent.model, u), u.estimated === true, u);
 }
 
 /**

@@ -21,8 +21,11 @@ export interface Tables {
   responses: string;
   statsBuckets: string;
   statsDims: string;
+  /** The request log: id (order among equal times), data (the entry as JSON), and since migration 6 the filtered columns time_ms, key_id, account, model, status, route. */
   requestLog: string;
   statsFlushes: string;
+  /** Per-key usage per UTC day: day, key_id, key_name and the USAGE_METRICS of stats/log-query.ts. */
+  keyUsage: string;
   /** Admin sessions: lookup_id (HMAC of the cookie), expires_at. */
   adminSessions: string;
   /** Login throttle per client: tries, next_at, expires_at (store/sessions.ts). */
@@ -45,6 +48,7 @@ export function tableNames(prefix: string): Tables {
     statsDims: t('stats_dims'),
     requestLog: t('request_log'),
     statsFlushes: t('stats_flushes'),
+    keyUsage: t('key_usage_days'),
     adminSessions: t('admin_sessions'),
     loginThrottle: t('login_throttle'),
   };
@@ -129,6 +133,33 @@ export const MIGRATIONS: readonly Migration[] = [
     // The part of the cost priced on estimated token counts (grok.com turns), in micro-USD.
     name: 'estimated part of the request cost in the stats',
     statements: (t) => [t.statsBuckets, t.statsDims].map((table) => `ALTER TABLE ${table} ADD COLUMN cost_estimated BIGINT NOT NULL DEFAULT 0`),
+  },
+  {
+    version: 6,
+    // The request log gets the columns its filters read (backfilled from the JSON of the rows
+    // already there) and indexes for the time order and the common filters; per-key usage per day.
+    name: 'searchable request log, per-key usage per day',
+    statements: (t, sql, d) => {
+      const log = t.requestLog;
+      const json = (field: string) => (d === 'pgsql' ? `(CAST(data AS jsonb)->>'${field}')` : `NULLIF(JSON_UNQUOTE(JSON_EXTRACT(data, '$.${field}')), 'null')`);
+      const index = (suffix: string, cols: string) => (d === 'pgsql' ? `CREATE INDEX IF NOT EXISTS ${log}_${suffix} ON ${log} (${cols})` : `CREATE INDEX ${log}_${suffix} ON ${log} (${cols})`);
+      return [
+        `ALTER TABLE ${log} ADD COLUMN time_ms BIGINT NULL, ADD COLUMN key_id VARCHAR(191) NULL, ADD COLUMN account VARCHAR(191) NULL, ADD COLUMN model VARCHAR(191) NULL, ADD COLUMN status INT NULL, ADD COLUMN route VARCHAR(191) NULL`,
+        `UPDATE ${log} SET time_ms = CAST(${json('time')} AS ${d === 'pgsql' ? 'BIGINT' : 'SIGNED'}), key_id = LEFT(${json('keyId')}, 191), account = LEFT(${json('account')}, 191), model = LEFT(${json('model')}, 191), status = CAST(${json('status')} AS ${d === 'pgsql' ? 'INT' : 'SIGNED'}), route = LEFT(${json('route')}, 191)`,
+        `UPDATE ${log} SET time_ms = 0 WHERE time_ms IS NULL`,
+        index('time', 'time_ms, id'),
+        index('key', 'key_id, time_ms'),
+        index('account', 'account, time_ms'),
+        index('model', 'model, time_ms'),
+        ...table(d, sql, t.keyUsage, [
+          'day BIGINT NOT NULL',
+          'key_id VARCHAR(191) NOT NULL',
+          'key_name VARCHAR(191) NULL',
+          ...['total', 'success', 'failed', 'prompt_tokens', 'completion_tokens', 'tokens', 'cost', 'cost_estimated'].map((m) => `${m} BIGINT NOT NULL DEFAULT 0`),
+          'PRIMARY KEY (day, key_id)',
+        ]),
+      ];
+    },
   },
 ];
 

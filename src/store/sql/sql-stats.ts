@@ -7,17 +7,23 @@
  * transaction: a batch whose commit reply was lost is resent and applied once.
  *
  * Rows: stats_buckets (kind `h`/`d`/`t` = hour, day, all-time total; hour and day rows expire
- * like the Redis keys), stats_dims (`models`/`accounts`/`keys` × id), request_log (auto-increment
- * id = order), stats_flushes (applied flush ids, kept an hour).
+ * like the Redis keys), stats_dims (`models`/`accounts`/`keys` × id), request_log (the entry as
+ * JSON plus the columns the filters read; ordered by (time_ms, id), trimmed to log.recent_requests
+ * and log.retention_days on each flush), key_usage_days (per key per UTC day, dropped after
+ * log.usage_days), stats_flushes (applied flush ids, kept an hour).
  */
 import { randomUUID } from 'node:crypto';
 import { PendingStats } from '../../stats/pending.js';
 import { buildSnapshot, DAY, DIMENSIONS, empty, HOUR, merge, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, METRICS, OTHER, type Bucket, type Dimension, type LogEntry, type StatsSnapshot, type StatsStore } from '../../stats/types.js';
+import { ageCutoff, byDayThenKey, DEFAULT_RETENTION, emptyUsage, MAX_FIELD, USAGE_METRICS, usageRow, type KeyUsageDay, type LogPage, type LogQuery, type Retention, type UsageQuery } from '../../stats/log-query.js';
 import { marks, num, type SqlConn } from './db.js';
 import type { SqlStore } from './sql-store.js';
 
 export interface SqlStatsOptions {
   logSize: number;
+  retentionDays?: number;
+  usageDays?: number;
+  now?: () => number;
   /** How often buffered increments are written (ms); 0 = only on read/close/`flush()` (tests). */
   flushMs?: number;
   /** Told when flushing starts failing (once per outage) or a flush is rejected. */
@@ -33,7 +39,7 @@ const FLUSH_ID_TTL = HOUR;
 interface Batch {
   id: string;
   stats: PendingStats;
-  logSize: number;
+  retention: Retention;
   trim: boolean;
 }
 
@@ -45,13 +51,20 @@ export class SqlStats implements StatsStore {
   private chain: Promise<unknown> = Promise.resolve();
   private failing = false;
   private timer: NodeJS.Timeout | null = null;
-  private logSize: number;
+  private retention: Retention;
+  private lastTrim = 0;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: SqlStore,
     private readonly opts: SqlStatsOptions,
   ) {
-    this.logSize = opts.logSize;
+    this.retention = { maxEntries: opts.logSize, retentionDays: opts.retentionDays ?? DEFAULT_RETENTION.retentionDays, usageDays: opts.usageDays ?? DEFAULT_RETENTION.usageDays };
+    this.now = opts.now ?? Date.now;
+  }
+
+  private get logSize(): number {
+    return this.retention.maxEntries;
   }
 
   async init(): Promise<void> {
@@ -72,7 +85,11 @@ export class SqlStats implements StatsStore {
 
   resize(logSize: number): void {
     if (logSize === this.logSize) return;
-    this.logSize = logSize;
+    this.setRetention({ ...this.retention, maxEntries: logSize });
+  }
+
+  setRetention(r: Retention): void {
+    this.retention = { ...r };
     this.trim = true;
   }
 
@@ -84,19 +101,65 @@ export class SqlStats implements StatsStore {
   }
 
   async recent(limit: number): Promise<LogEntry[]> {
+    return (await this.queryLog({ limit: Math.min(limit, this.logSize) })).entries;
+  }
+
+  async queryLog(q: LogQuery): Promise<LogPage> {
     await this.flush();
-    const n = Math.min(limit, this.logSize);
-    if (n <= 0) return [];
-    const rows = (await this.store.db.query(`SELECT data FROM ${this.store.t.requestLog} ORDER BY id DESC LIMIT ${Math.floor(n)}`)).rows;
-    const out: LogEntry[] = [];
-    for (const r of rows) {
+    if (q.limit <= 0 || this.logSize <= 0) return { entries: [], next: null };
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const from = Math.max(q.from ?? 0, ageCutoff(this.retention, this.now()));
+    if (from > 0) where.push('time_ms >= ?') && args.push(from);
+    if (q.to !== undefined) where.push('time_ms <= ?') && args.push(q.to);
+    const eq = (col: string, v: string | undefined) => v !== undefined && where.push(`${col} = ?`) && args.push(v.slice(0, MAX_FIELD));
+    eq('model', q.model);
+    eq('key_id', q.keyId);
+    eq('account', q.account);
+    eq('route', q.route);
+    if (q.status) where.push('status BETWEEN ? AND ?') && args.push(q.status.min, q.status.max);
+    if (q.before) where.push('(time_ms < ? OR (time_ms = ? AND id < ?))') && args.push(q.before.time, q.before.time, q.before.seq);
+    const rows = (
+      await this.store.db.query(
+        `SELECT id, time_ms, data FROM ${this.store.t.requestLog}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time_ms DESC, id DESC LIMIT ${Math.floor(q.limit) + 1}`,
+        args,
+      )
+    ).rows;
+    const out: { e: LogEntry; time: number; seq: number }[] = [];
+    for (const r of rows.slice(0, q.limit)) {
       try {
-        out.push(JSON.parse(String(r.data)) as LogEntry);
+        out.push({ e: JSON.parse(String(r.data)) as LogEntry, time: num(r.time_ms), seq: num(r.id) });
       } catch {
         // A damaged entry: skip it rather than fail the whole log.
       }
     }
-    return out;
+    const last = out.at(-1);
+    return { entries: out.map((x) => x.e), next: rows.length > q.limit && last ? { time: last.time, seq: last.seq } : null };
+  }
+
+  async keyUsage(q: UsageQuery): Promise<KeyUsageDay[]> {
+    await this.flush();
+    const first = Math.max(q.fromDay, Math.floor(this.now() / DAY) - this.retention.usageDays);
+    const args: unknown[] = [first, q.toDay];
+    if (q.keyId !== undefined) args.push(q.keyId);
+    const t = this.store.t;
+    const rows = (await this.store.db.query(`SELECT * FROM ${t.keyUsage} WHERE day >= ? AND day <= ?${q.keyId !== undefined ? ' AND key_id = ?' : ''}`, args)).rows;
+    // Every row shows the key's latest name (the one of its newest day with a name).
+    const ids = [...new Set(rows.map((r) => String(r.key_id)))];
+    const names = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const named = (await this.store.db.query(`SELECT key_id, key_name FROM ${t.keyUsage} WHERE key_name IS NOT NULL AND key_id IN (${marks(chunk.length)}) ORDER BY day`, chunk)).rows;
+      for (const r of named) names.set(String(r.key_id), String(r.key_name));
+    }
+    return rows
+      .map((r) => {
+        const b = emptyUsage();
+        for (const m of USAGE_METRICS) b[m] = num(r[m]);
+        const id = String(r.key_id);
+        return usageRow(num(r.day), id, names.get(id) ?? (r.key_name == null ? null : String(r.key_name)), b);
+      })
+      .sort(byDayThenKey);
   }
 
   async snapshot(now = Date.now()): Promise<StatsSnapshot> {
@@ -127,7 +190,7 @@ export class SqlStats implements StatsStore {
     const t = this.store.t;
     await this.store.db.tx(async (c) => {
       await c.query(`SELECT name FROM ${t.state} WHERE name = 'stats' FOR UPDATE`);
-      for (const table of [t.statsBuckets, t.statsDims, t.requestLog]) await c.query(`DELETE FROM ${table}`);
+      for (const table of [t.statsBuckets, t.statsDims, t.requestLog, t.keyUsage]) await c.query(`DELETE FROM ${table}`);
     });
   }
 
@@ -137,8 +200,11 @@ export class SqlStats implements StatsStore {
       this.unsure = null; // `send` keeps it again if the connection fails once more
       if (!(await this.send(again))) return false;
     }
+    // Age retention holds with no traffic too: a trim-only flush at least once a minute.
+    if (this.retention.retentionDays > 0 && this.now() - this.lastTrim > 60_000) this.trim = true;
     if (this.pending.isEmpty && !this.trim) return true;
-    const batch: Batch = { id: randomUUID(), stats: this.pending, logSize: this.logSize, trim: this.trim };
+    this.lastTrim = this.now();
+    const batch: Batch = { id: randomUUID(), stats: this.pending, retention: { ...this.retention }, trim: this.trim };
     this.pending = new PendingStats();
     this.trim = false;
     return this.send(batch);
@@ -166,7 +232,7 @@ export class SqlStats implements StatsStore {
   private async apply(c: SqlConn, batch: Batch): Promise<void> {
     const t = this.store.t;
     const { proposed, onConflict } = this.store.db.sql;
-    const now = Date.now();
+    const now = this.now();
     await c.query(`SELECT name FROM ${t.state} WHERE name = 'stats' FOR UPDATE`);
     if ((await c.query(`SELECT id FROM ${t.statsFlushes} WHERE id = ?`, [batch.id])).rows.length > 0) return;
     await c.query(`INSERT INTO ${t.statsFlushes} (id, at) VALUES (?, ?)`, [batch.id, now]);
@@ -215,17 +281,39 @@ export class SqlStats implements StatsStore {
       }
     }
 
-    const log = s.logTail(batch.logSize);
-    // Oldest first, one statement: the ids keep the order.
-    if (log.length > 0) await c.query(`INSERT INTO ${t.requestLog} (data) VALUES ${log.map(() => '(?)').join(', ')}`, log.map((e) => JSON.stringify(e)));
+    const logSize = batch.retention.maxEntries;
+    const log = s.logTail(logSize);
+    // Oldest first, one statement per chunk: among equal times the ids keep the order.
+    const cut = (v: string | null | undefined) => (v == null ? null : v.slice(0, MAX_FIELD));
+    for (let i = 0; i < log.length; i += 500) {
+      const chunk = log.slice(i, i + 500);
+      await c.query(
+        `INSERT INTO ${t.requestLog} (data, time_ms, key_id, account, model, status, route) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flatMap((e) => [JSON.stringify(e), e.time, cut(e.keyId), cut(e.account), cut(e.model), e.status, cut(e.route)]),
+      );
+    }
     if (log.length > 0 || batch.trim) {
-      if (batch.logSize <= 0) await c.query(`DELETE FROM ${t.requestLog}`);
+      if (logSize <= 0) await c.query(`DELETE FROM ${t.requestLog}`);
       else {
-        // The oldest entry kept (ids may have gaps, so counted, not computed).
-        const oldest = (await c.query(`SELECT id FROM ${t.requestLog} ORDER BY id DESC LIMIT 1 OFFSET ${Math.floor(batch.logSize) - 1}`)).rows[0];
-        if (oldest) await c.query(`DELETE FROM ${t.requestLog} WHERE id < ?`, [oldest.id]);
+        const cutoff = ageCutoff(batch.retention, now);
+        if (cutoff > 0) await c.query(`DELETE FROM ${t.requestLog} WHERE time_ms < ?`, [cutoff]);
+        // The oldest entry kept by the size limit (ids may have gaps, so counted, not computed).
+        const oldest = (await c.query(`SELECT time_ms, id FROM ${t.requestLog} ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ${Math.floor(logSize) - 1}`)).rows[0];
+        if (oldest) await c.query(`DELETE FROM ${t.requestLog} WHERE time_ms < ? OR (time_ms = ? AND id < ?)`, [oldest.time_ms, oldest.time_ms, oldest.id]);
       }
     }
+
+    // Per-key usage per day: added up, the key's latest name kept.
+    const usage = [...s.usage.entries()];
+    const addUsage = [...USAGE_METRICS.map((m) => `${m} = ${this.current(t.keyUsage, m)} + ${proposed(m)}`), `key_name = COALESCE(${proposed('key_name')}, ${this.current(t.keyUsage, 'key_name')})`];
+    for (let i = 0; i < usage.length; i += 500) {
+      const chunk = usage.slice(i, i + 500);
+      await c.query(
+        `INSERT INTO ${t.keyUsage} (day, key_id, key_name, ${USAGE_METRICS.join(', ')}) VALUES ${chunk.map(() => `(?, ?, ?, ${marks(USAGE_METRICS.length)})`).join(', ')} ${onConflict(['day', 'key_id'], addUsage)}`,
+        chunk.flatMap((x) => [x.day, x.keyId, x.name, ...USAGE_METRICS.map((m) => x.b[m])]),
+      );
+    }
+    if (usage.length > 0 || batch.trim) await c.query(`DELETE FROM ${t.keyUsage} WHERE day < ?`, [Math.floor(now / DAY) - batch.retention.usageDays]);
   }
 
   /** The row's current value of `col` inside an upsert (PostgreSQL needs the table name). */
