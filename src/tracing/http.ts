@@ -113,11 +113,12 @@ export function installTracingHooks(app: FastifyInstance): void {
     } as RouteHandlerMethod;
   });
 
-  // Ends the span; the hooks after this one (the request log line) run with it active.
+  // The hooks after this one (the request log line) run with the span active and still open
+  // (their synchronous part: the log line is written at once); then it ends.
   app.addHook('onResponse', (req, reply, done) => {
     const t = traces.get(req);
     if (!t) return done();
-    finish(req, reply, t, false);
     context.with(t.ctx, done);
+    finish(req, reply, t, false);
   });
 }

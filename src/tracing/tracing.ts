@@ -107,10 +107,16 @@ export function endFailed(span: Span | undefined, description: string, attribute
   span.end();
 }
 
-/** The trace and span id of the active span, for log lines (pino mixin); {} when there is none. */
+/**
+ * The trace and span id of the active span, for log lines (pino mixin); nothing when there is
+ * none, or when it has ended (or was not sampled): a connection or timer first made during some
+ * request keeps that request's context for its later callbacks, and their lines must not claim it.
+ */
 export function traceLogFields(): { trace_id?: string; span_id?: string } {
+  // A new object every time: pino merges the line's own fields into it.
   if (!enabled) return {};
-  const ctx = trace.getActiveSpan()?.spanContext();
-  if (!ctx) return {};
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return {};
+  const ctx = span.spanContext();
   return { trace_id: ctx.traceId, span_id: ctx.spanId };
 }

@@ -199,7 +199,7 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT, OTLP/JSON)', () => {
   });
 
   it('traces the Responses and Messages routes the same way (lease and attempt under the request)', async () => {
-    const calls = [
+    const calls: { path: string; route: string; body: unknown; headers: Record<string, string> }[] = [
       { path: '/v1/responses', route: '/v1/responses', body: { model: 'grok-4', input: 'tracing-responses' }, headers: { authorization: `Bearer ${ENV_KEY}` } },
       { path: '/v1/messages', route: '/v1/messages', body: { model: 'grok-4', max_tokens: 64, messages: [{ role: 'user', content: 'tracing-messages' }] }, headers: { 'x-api-key': ENV_KEY } },
     ];
@@ -298,7 +298,7 @@ describe('tracing on, the default protocol (OTLP/HTTP protobuf) and a traces-onl
     expect(s.loaded().some((u) => u.includes('@opentelemetry/sdk-trace-node'))).toBe(true);
     expect(receiver.exports).toEqual([]);
     s.server.child.kill('SIGTERM');
-    expect(await s.server.exited).toBe(0);
+    expect(await s.server.exited, s.server.output().slice(-3000)).toBe(0);
 
     const spans = receiver.spans().filter((x) => x.traceId === traceId);
     expect(receiver.exports.length).toBeGreaterThan(0);
