@@ -4,7 +4,7 @@
  * Scale: BENCH_QUICK=1 (about a minute) or the full run (within 10 minutes on 2 cores).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -68,15 +68,26 @@ async function quiesce(fakeUrl: string, maxMs = 30_000): Promise<void> {
   process.stderr.write(`bench: WARNING: the fake was still busy after ${maxMs} ms (open ${last.open})\n`);
 }
 
+/**
+ * The proxy is compiled to bench/results/tmp/dist (not the shared dist/, which other work in the
+ * tree may be rebuilding), with config.defaults.toml and the admin UI where the build looks for
+ * them, as bench/leak-check.ts does. BENCH_NO_BUILD=1 reuses the last one.
+ */
+const outDir = join(root, 'bench/results/tmp/dist');
+const entry = join(outDir, 'src/server.js');
+
 function build(): void {
-  if (env.BENCH_NO_BUILD === '1' && existsSync(join(root, 'dist/src/server.js'))) return;
-  process.stderr.write('bench: building the proxy (tsc -p tsconfig.build.json)…\n');
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  if (env.BENCH_NO_BUILD === '1' && existsSync(entry)) return;
+  process.stderr.write('bench: building the proxy (tsc -p tsconfig.build.json → bench/results/tmp/dist)…\n');
+  rmSync(outDir, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
     // tsc still emits on type errors; a half-finished change elsewhere in the tree should not block a benchmark.
-    if (!existsSync(join(root, 'dist/src/server.js'))) throw new Error('build failed and dist/src/server.js does not exist');
+    if (!existsSync(entry)) throw new Error(`build failed and ${entry} does not exist`);
     process.stderr.write('bench: WARNING: the build reported type errors; benchmarking what it emitted\n');
   }
+  copyFileSync(join(root, 'config.defaults.toml'), join(outDir, 'config.defaults.toml'));
+  symlinkSync(join(root, 'admin-ui'), join(outDir, 'admin-ui'));
 }
 
 async function measure(lg: LoadGen, t: Target, scenario: string, stream: boolean, connections: number, fakeUrl: string): Promise<RunRecord> {
@@ -159,7 +170,7 @@ async function main(): Promise<void> {
   const fake = await startFake(root, tmp);
   const want = (name: string) => scale.targets.includes(name);
   const prof = (name: string) => (profileDir ? join(profileDir, name) : null);
-  const base = { root, fakeUrl: fake.tlsUrl, caFile: fake.caFile, accounts: scale.accounts };
+  const base = { root, entry, fakeUrl: fake.tlsUrl, caFile: fake.caFile, accounts: scale.accounts };
   const servers: Parameters<typeof targets>[1] = {};
   if (want('proxy') || want('proxy-xai')) servers.proxy = await startProxy({ ...base, dataDir: join(tmp, 'data'), profileDir: prof('proxy'), xaiKey: want('proxy-xai') });
   if (want('proxy-ws')) servers['proxy-ws'] = await startProxy({ ...base, dataDir: join(tmp, 'data-ws'), profileDir: prof('proxy-ws'), env: { GROK_CHAT_TRANSPORT: 'ws' } });
