@@ -79,6 +79,7 @@ export class AlertManager {
   /** Starts the periodic threshold check (alerts.check_interval_sec); a no-op check while no webhook is set. */
   start(): void {
     const tick = () => {
+      if (this.closing.signal.aborted) return;
       this.checkTimer = setTimeout(() => {
         this.track(this.check()).finally(tick);
       }, this.config().alerts.check_interval_sec * 1000);
@@ -140,15 +141,16 @@ export class AlertManager {
 
   private async sendExhaustion(): Promise<void> {
     try {
-      const models = this.exhaustedModels;
-      const total = [...models.values()].reduce((n, m) => n + m.count, 0);
-      if (total === 0) return;
+      if (this.exhaustedModels.size === 0) return;
       const claimed = await this.claim('pool_exhausted');
       if (!claimed) {
         alertsTotal.inc({ kind: 'pool_exhausted', result: 'held' });
         return;
       }
+      // Taken after the claim, so refusals counted while it ran are in this alert, not the next.
+      const models = this.exhaustedModels;
       this.exhaustedModels = new Map();
+      const total = [...models.values()].reduce((n, m) => n + m.count, 0);
       const list = [...models.entries()].map(([model, m]) => ({ model, requests: m.count, code: m.code }));
       const names = list.map((m) => `${m.model} (${m.requests}, ${m.code})`).join(', ');
       await this.deliver({
