@@ -176,6 +176,20 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT, OTLP/JSON)', () => {
     expect(lines.find((l) => l.msg === 'request')).toMatchObject({ trace_id: traceId, span_id: root.spanId, status: 200 });
   });
 
+  it('follows the caller’s sampling decision: a traceparent flagged unsampled records nothing', async () => {
+    const unsampled = randomBytes(16).toString('hex');
+    const res = await chat(s.server.url, ENV_KEY, 'tracing-unsampled', { headers: { traceparent: `00-${unsampled}-${randomBytes(8).toString('hex')}-00` } });
+    expect(res.status).toBe(200);
+    await res.json();
+    // A sampled request after it: once its spans are in, the earlier ones would be too.
+    const sampled = randomBytes(16).toString('hex');
+    await (await chat(s.server.url, ENV_KEY, 'tracing-sampled', { headers: { traceparent: `00-${sampled}-${randomBytes(8).toString('hex')}-01` } })).json();
+    await receiver.waitFor((all) => serverSpanOf(all, sampled) !== undefined);
+    expect(receiver.spans().filter((x) => x.traceId === unsampled)).toEqual([]);
+    expect(s.logs().some((l) => l.trace_id === unsampled)).toBe(false);
+    expect(s.logs().some((l) => l.trace_id === sampled)).toBe(true);
+  });
+
   it('traces a stream: a new trace, the attempt span lasting until the stream ended', async () => {
     const before = new Set(receiver.spans().map((x) => x.traceId));
     const answer = Array.from({ length: 12 }, (_, i) => `t${i}`).join(' ');
