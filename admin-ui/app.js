@@ -6,11 +6,13 @@ import * as accounts from './page-accounts.js';
 import * as dashboard from './page-dashboard.js';
 import * as egress from './page-egress.js';
 import * as keys from './page-keys.js';
+import * as logs from './page-logs.js';
 import * as media from './page-media.js';
 import * as settings from './page-settings.js';
 
 const PAGES = [
   ['dashboard', 'Dashboard', dashboard.render],
+  ['logs', 'Logs', logs.render],
   ['accounts', 'Accounts', accounts.render],
   ['egress', 'Egress', egress.render],
   ['keys', 'API keys', keys.render],

@@ -56,7 +56,8 @@ export async function render(main) {
         h('section', { class: 'panel' }, h('h2', {}, 'By API key'), table(stats.keys.slice(0, 10), usageCols('Key', 'key_name')))),
       h('section', { class: 'panel' }, h('h2', {}, 'By account'), table(stats.accounts.slice(0, 10), usageCols('Account', 'account_id'))),
       h('section', { class: 'panel' }, h('h2', {}, 'Recent requests'),
-        h('p', { class: 'muted small' }, 'Route, model, key name, account, status, duration and tokens only: prompts, answers and secrets are never logged.'),
+        h('p', { class: 'muted small' }, 'Route, model, key name, account, status, duration and tokens only: prompts, answers and secrets are never logged. ',
+          h('a', { href: '#/logs' }, 'Filter, page and export the whole log in Logs')),
         table(logs.logs, [
           ['Time', (r) => h('span', { title: r.time }, rel(r.time))],
           ['Route', (r) => h('span', { class: 'mono' }, `${r.method} ${r.route}`)],
