@@ -42,6 +42,12 @@ export class AccountPool {
    */
   antiBot: { matches(provider: ProviderName, err: UpstreamError): boolean; refresh(provider: ProviderName, token: string): Promise<void> } | undefined;
 
+  /**
+   * Told (synchronously; the work happens off the request) when a request found no account to
+   * serve it and when an outcome made an account invalid (bootstrap.ts wires src/alerts/). Unset: nobody.
+   */
+  alerts: { poolExhausted(e: { model: string; code: string }): void; accountInvalid(): void } | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly config: () => Config,
@@ -103,7 +109,9 @@ export class AccountPool {
       trail.next = 'next_provider';
     }
     // The most telling refusal: one from a provider that has credentials beats "none imported".
-    throw refusals.find((e) => e.code !== 'no_accounts') ?? refusals[0]!;
+    const refusal = refusals.find((e) => e.code !== 'no_accounts') ?? refusals[0]!;
+    if (refusal.code === 'no_available_tokens' || refusal.code === 'no_accounts') this.alerts?.poolExhausted({ model: model.id, code: refusal.code });
+    throw refusal;
   }
 
   /** The lease request for one provider: grok.com modes by tier, or the provider's model name. */
@@ -157,6 +165,7 @@ export class AccountPool {
       noteLeaseProvider(lease.accountId, provider);
       const release = async (outcome: Outcome) => {
         await this.store.report(lease.leaseId, outcome, this.policy());
+        if (outcome.kind === 'failure' && outcome.effect === 'invalid') this.alerts?.accountInvalid();
         this.queue?.released();
       };
       // Traced: one span per try (the anti-bot retry is a second one); the one that succeeded lasts
