@@ -262,9 +262,11 @@ export class Stats implements StatsStore {
   }
 
   private async persist(): Promise<void> {
-    if (!this.file || !this.dirty) return;
+    if (!this.file) return;
+    // Age retention holds with no traffic too: each tick drops what has grown too old.
+    if (this.prune()) this.dirty = true;
+    if (!this.dirty) return;
     this.dirty = false;
-    this.prune();
     this.usage.prune(Math.floor(this.now() / DAY) - this.retention.usageDays);
     const data: Persisted = {
       version: 2,
