@@ -8,7 +8,7 @@
  * Registering sets the global tracer provider, the AsyncLocalStorage context manager (so spans
  * and log lines follow a request through its awaits) and the W3C trace-context propagator.
  */
-import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { diag, DiagLogLevel, type DiagLogFunction } from '@opentelemetry/api';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -18,12 +18,28 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 type Env = Record<string, string | undefined>;
 
+/** One stderr line per SDK warning or error (an export that failed: the collector down, refused). */
+function stderrLine(level: string): DiagLogFunction {
+  return (message, ...args) => {
+    let text = message;
+    // The SDK reports a failed export as the JSON of the error: its message says it all.
+    try {
+      const parsed = JSON.parse(message) as { message?: unknown };
+      if (typeof parsed.message === 'string') text = `export failed: ${parsed.message}`;
+    } catch {
+      // not JSON: as it is
+    }
+    const extra = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    process.stderr.write(`grok2api: tracing ${level}: ${text}${extra ? ` ${extra}` : ''}\n`);
+  };
+}
+
 export function startSdk(env: Env): { shutdown(): Promise<void> } {
-  // Export failures (collector down, refused) reach stderr instead of vanishing.
-  diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
+  const quiet: DiagLogFunction = () => {};
+  diag.setLogger({ error: stderrLine('error'), warn: stderrLine('warning'), info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf').trim();
   if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
-    diag.warn(`grok2api: OTLP protocol "${protocol}" is not supported here; exporting with http/protobuf`);
+    diag.warn(`OTLP protocol "${protocol}" is not supported here; exporting with http/protobuf`);
   }
   const exporter = protocol === 'http/json' ? new JsonExporter() : new ProtoExporter();
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over our default name.
