@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import type { UpstreamError } from '../../errors.js';
-import type { UpstreamTimeouts } from '../http-client.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
 import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
@@ -10,22 +9,23 @@ import type { GrokClient } from './client.js';
 import { flattenMessages } from './flatten.js';
 import { gatewayHeaders, gatewayUrl } from './mgw-connect.js';
 import { heartbeat, itemCreate, newGatewayTurnState, responseCreate, sessionCreate, translateEvent } from './mgw-events.js';
-import { ResponseMapper } from './response-mapper.js';
+import type { ResponseMapper } from './response-mapper.js';
 import { SessionIdentity } from './session-identity.js';
-import { checkEnded, readyToStream, turnQuality, type TurnQuality } from './turn-quality.js';
+import type { GrokSocket, GrokSocketOptions, GrokTransport } from './transport/index.js';
+import { PrimedTurn, type TurnSource } from './turn-core.js';
+import { turnQuality } from './turn-quality.js';
 import { uploadFileV2 } from './upload.js';
 
 export { gatewayHeaders, gatewayUrl };
-import { turnFailure, turnTimeout, Watchdog } from './watchdog.js';
-import type { GrokSocket, GrokSocketOptions, GrokTransport } from './transport/index.js';
 
 /**
  * Text chat over grok.com's mgw WebSocket gateway (spec/upstream-chat.md §3, the HEAD protocol):
  * user id from /api/auth/session, attachments through upload v2, then one socket per turn:
  * session.create → session.created + conversation.attached → conversation.item.create +
- * response.create → response.chunk … → response.done. Primed like the REST transport: `openChat`
- * resolves after the first text/reasoning, so a refused upgrade (401/403/429), an `error` event or
- * a timeout before that rejects with a classified error the pool retries elsewhere.
+ * response.create → response.chunk … → response.done. Primed by turn-core.ts (PrimedTurn) like
+ * the REST transport: `openChat` resolves after the first text/reasoning, so a refused upgrade
+ * (401/403/429), an `error` event or a timeout before that rejects with a classified error the
+ * pool retries elsewhere. This file says only how the events arrive (MgwSource).
  */
 export function createWsChatUpstream(client: GrokClient): ChatUpstream {
   const identity = new SessionIdentity(client);
@@ -38,10 +38,10 @@ export function createWsChatUpstream(client: GrokClient): ChatUpstream {
         identity.userId(ctx.lease, ctx.signal),
         uploadAttachments(intent, (f) => uploadFileV2(client, ctx.lease.token, f, ctx.signal)),
       ]);
-      const turn = new MgwTurn(client.transport, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode));
-      const first = sessionCreate(turn.initId, ctx.lease.mode, config.grok);
       const options: GrokSocketOptions = { headers: gatewayHeaders(client, ctx.lease.token, uid), handshakeTimeoutMs: timeouts.connectMs, maxPayload: MAX_FRAME, account: ctx.lease.token };
-      return turn.open(gatewayUrl(client.baseUrl, uid), options, first, flattenMessages(intent.messages, intent), fileIds);
+      const first = (initId: string) => sessionCreate(initId, ctx.lease.mode, config.grok);
+      const source = new MgwSource(client.transport, gatewayUrl(client.baseUrl, uid), options, first, flattenMessages(intent.messages, intent), fileIds);
+      return new PrimedTurn(source, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode)).open();
     },
   };
 }
@@ -56,143 +56,101 @@ const LOW_WATER = 32;
 
 type Obj = Record<string, unknown>;
 
-/** One turn on one socket. Releases the socket exactly once: closed cleanly after response.done, terminated otherwise. */
-class MgwTurn {
+/**
+ * How an mgw turn's events arrive: one socket per turn, the session handshake, the user's message
+ * once the conversation is attached, then gateway events queued (with flow control) until the
+ * core pulls them, one at a time. Released exactly once: closed cleanly after response.done,
+ * terminated otherwise. The state machine is turn-core.ts.
+ */
+class MgwSource implements TurnSource<Obj> {
   readonly initId = `evt_init_${randomUUID()}`;
   private ws: GrokSocket | undefined;
   private readonly queue: Obj[] = [];
   private paused = false;
   private closedCode: number | null = null;
   private failure: UpstreamError | undefined;
+  /** Set by `cut`: a client abort or a timeout wins over frames still queued. */
+  private stopped = false;
   private wake: (() => void) | undefined;
-  private readonly mapper = new ResponseMapper();
   private readonly gateway = newGatewayTurnState();
-  private readonly watchdog: Watchdog;
-  private timedOut = false;
-  private primed = false;
-  private released = false;
   private sessionId = '';
   private created = false;
   private attached = false;
   private sent = false;
   private heartbeat: NodeJS.Timeout | undefined;
-  private message = '';
-  private fileIds: readonly string[] = [];
-  private readonly onClientAbort = () => {
-    this.fail(upstreamErrors.aborted());
-    this.ws?.terminate();
-  };
 
   constructor(
     private readonly http: GrokTransport,
-    private readonly t: UpstreamTimeouts,
-    private readonly signal: AbortSignal,
-    private readonly quality: TurnQuality,
-  ) {
-    this.watchdog = new Watchdog(t.firstByteMs, () => {
-      this.timedOut = true;
-      this.fail(this.timeoutError());
-      this.ws?.terminate();
-    });
+    private readonly url: string,
+    private readonly options: GrokSocketOptions,
+    private readonly first: (initId: string) => string,
+    private readonly message: string,
+    private readonly fileIds: readonly string[],
+  ) {}
+
+  async start(): Promise<void> {
+    const first = this.first(this.initId);
+    const ws = (this.ws = this.http.openWebSocket(this.url, this.options, {
+      onOpen: () => {
+        ws.send(first);
+        this.heartbeat = setInterval(() => ws.isOpen && ws.send(heartbeat()), HEARTBEAT_MS).unref();
+      },
+      onMessage: (text) => this.onMessage(text),
+      onError: (e) => this.fail(classifyNetwork(e)),
+      onClose: (code) => {
+        this.closedCode = code;
+        this.notify();
+      },
+      onRefused: (status, headers, body) => this.refused(status, headers, body),
+    }));
   }
 
-  async open(url: string, options: GrokSocketOptions, first: string, message: string, fileIds: readonly string[]): Promise<AsyncIterable<UpstreamEvent>> {
-    this.message = message;
-    this.fileIds = fileIds;
-    try {
-      if (this.signal.aborted) throw upstreamErrors.aborted();
-      this.signal.addEventListener('abort', this.onClientAbort, { once: true });
-      this.watchdog.arm();
-      const ws = (this.ws = this.http.openWebSocket(url, options, {
-        onOpen: () => {
-          ws.send(first);
-          this.heartbeat = setInterval(() => ws.isOpen && ws.send(heartbeat()), HEARTBEAT_MS).unref();
-        },
-        onMessage: (text) => this.onMessage(text),
-        onError: (e) => this.fail(classifyNetwork(e)),
-        onClose: (code) => {
-          this.closedCode = code;
-          this.notify();
-        },
-        onRefused: (status, headers, body) => this.refused(status, headers, body),
-      }));
-      const out: UpstreamEvent[] = [];
-      const ended = await this.prime(out);
-      this.primed = true;
-      this.watchdog.disarm();
-      return this.events(out, ended);
-    } catch (e) {
-      this.release(false);
-      throw this.classify(e);
-    }
-  }
-
-  /** Reads until what the client sees first (→ false) or the end of the turn (→ true); see turn-quality.ts. */
-  private async prime(out: UpstreamEvent[]): Promise<boolean> {
+  /** The next queued event; null once the socket closed with nothing left. */
+  async pull(): Promise<Obj[] | null> {
     for (;;) {
-      const ev = await this.next();
-      if (!ev) throw this.closedError();
-      if (this.map(ev, out)) return true;
-      if (readyToStream(this.mapper, this.quality)) return false;
-    }
-  }
-
-  private async *events(first: UpstreamEvent[], ended: boolean): AsyncGenerator<UpstreamEvent, void, undefined> {
-    let clean = false;
-    try {
-      const out = first;
-      for (;;) {
-        for (let i = 0; i < out.length; i++) yield out[i]!;
-        out.length = 0;
-        if (ended) break;
-        const ev = await this.next();
-        if (!ev) throw this.closedError();
-        ended = this.map(ev, out);
+      if (this.stopped) throw this.failure;
+      const ev = this.queue.shift();
+      if (ev) {
+        if (this.paused && this.queue.length <= LOW_WATER) {
+          this.paused = false;
+          this.ws?.resume();
+        }
+        return [ev];
       }
-      clean = true;
-      yield { type: 'done' };
-    } catch (e) {
-      throw this.classify(e);
-    } finally {
-      this.release(clean);
+      if (this.failure) throw this.failure;
+      if (this.closedCode !== null) return null;
+      await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
 
-  /** Feeds one gateway event to the mapper; true when it ended the turn (checked: see turn-quality.ts). */
-  private map(ev: Obj, out: UpstreamEvent[]): boolean {
+  /** One gateway event, translated into the REST frames the mapper reads; true at response.done. */
+  feed(ev: Obj, mapper: ResponseMapper, out: UpstreamEvent[]): boolean {
     const t = translateEvent(ev, this.gateway);
-    for (const f of t.frames) this.mapper.map(f, out);
-    if (t.end) {
-      this.mapper.finish(out);
-      checkEnded(this.mapper, this.quality);
-    }
+    for (const f of t.frames) mapper.map(f, out);
     return t.end;
   }
 
-  /** The next queued event; null once the socket closed with nothing left. Idle clock runs only while waiting. */
-  private async next(): Promise<Obj | null> {
-    // Once content flows (hidden reasoning while priming included), silence is what counts.
-    const flowing = this.primed || this.mapper.hasContent;
-    if (flowing) this.watchdog.arm(this.t.idleMs);
-    try {
-      for (;;) {
-        // A client abort or a timeout wins over frames still queued.
-        if (this.signal.aborted || this.timedOut) throw this.failure;
-        const ev = this.queue.shift();
-        if (ev) {
-          if (this.paused && this.queue.length <= LOW_WATER) {
-            this.paused = false;
-            this.ws?.resume();
-          }
-          return ev;
-        }
-        if (this.failure) throw this.failure;
-        if (this.closedCode !== null) return null;
-        await new Promise<void>((resolve) => (this.wake = resolve));
-      }
-    } finally {
-      if (flowing) this.watchdog.disarm();
-    }
+  /** The socket closed before response.done: whatever failed first, a lost connection, or a cut answer. */
+  endOfStream(mapper: ResponseMapper): void {
+    if (this.failure) throw this.failure;
+    if (this.closedCode === 1006) throw classifyNetwork(Object.assign(new Error('gateway connection lost'), { code: 'ECONNRESET' }));
+    const what = `the gateway closed the connection (code ${this.closedCode}) before response.done`;
+    throw mapper.hasContent ? upstreamErrors.incomplete(what) : upstreamErrors.badResponse(what);
+  }
+
+  cut(reason: UpstreamError): void {
+    this.stopped = true;
+    this.fail(reason);
+    this.ws?.terminate();
+  }
+
+  release(clean: boolean): void {
+    clearInterval(this.heartbeat);
+    const ws = this.ws;
+    if (!ws) return;
+    // close() cuts a peer that does not answer the close frame after a second.
+    if (clean && ws.isOpen) ws.close(1000);
+    else ws.terminate();
   }
 
   private onMessage(text: string): void {
@@ -250,33 +208,5 @@ class MgwTurn {
     const w = this.wake;
     this.wake = undefined;
     w?.();
-  }
-
-  private closedError(): UpstreamError {
-    if (this.failure) return this.failure;
-    if (this.closedCode === 1006) return classifyNetwork(Object.assign(new Error('gateway connection lost'), { code: 'ECONNRESET' }));
-    const what = `the gateway closed the connection (code ${this.closedCode}) before response.done`;
-    return this.mapper.hasContent ? upstreamErrors.incomplete(what) : upstreamErrors.badResponse(what);
-  }
-
-  private classify(e: unknown): UpstreamError {
-    return turnFailure(e, { signal: this.signal, timedOut: this.timedOut, primed: this.primed, t: this.t });
-  }
-
-  private timeoutError(): UpstreamError {
-    return turnTimeout(this.primed, this.t);
-  }
-
-  private release(clean: boolean): void {
-    if (this.released) return;
-    this.released = true;
-    this.watchdog.stop();
-    clearInterval(this.heartbeat);
-    this.signal.removeEventListener('abort', this.onClientAbort);
-    const ws = this.ws;
-    if (!ws) return;
-    // close() cuts a peer that does not answer the close frame after a second.
-    if (clean && ws.isOpen) ws.close(1000);
-    else ws.terminate();
   }
 }
