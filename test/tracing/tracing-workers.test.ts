@@ -1,7 +1,6 @@
 /**
  * Tracing with SERVER_WORKERS = 2: each worker starts its own SDK and exports its own spans (the
- * resource's process.pid tells them apart); the primary serves nothing and exports nothing; a
- * SIGTERM flushes every worker's buffered spans.
+ * resource's process.pid tells them apart); the primary serves nothing and exports nothing.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
@@ -34,15 +33,13 @@ it('exports every request’s spans from the worker that served it', async () =>
       GROK_BASE_URL: fake.url,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      // Held until shutdown: each worker's flush on SIGTERM delivers them.
-      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
     },
     '[token]\nsync_on_import = false\nauto_refresh = false\n',
   );
   await server.admin('POST', '/admin/api/tokens', { tokens: ['tracing-workers-1', 'tracing-workers-2'] });
-  const n = 10;
-  // Fresh connections: the primary deals them out round-robin, so both workers serve some.
-  for (let i = 0; i < n; i++) {
+  const chat = async (i: number) => {
+    // A fresh connection each: the primary deals them out round-robin.
     const res = await fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', connection: 'close' },
@@ -50,7 +47,15 @@ it('exports every request’s spans from the worker that served it', async () =>
     });
     expect(res.status).toBe(200);
     await res.text();
+  };
+  const servedBy = () => new Set(receiver.spans().filter((s) => s.name === 'POST /v1/chat/completions').map((s) => s.resource['process.pid']));
+  // /health answers as soon as one worker listens: go on until both have served (and exported).
+  let n = 0;
+  while (servedBy().size < 2 && n < 100) {
+    await chat(n++);
+    if (servedBy().size < 2) await receiver.waitFor(() => servedBy().size >= 2, 300).catch(() => {});
   }
+  for (let i = 0; i < 4; i++) await chat(n++);
   server.child.kill('SIGTERM');
   expect(await server.exited).toBe(0);
 
