@@ -36,6 +36,8 @@ export const scale = {
   /** Which targets and phases to run (for focused profiling): e.g. BENCH_TARGETS=proxy BENCH_PHASES=runs. */
   targets: (env.BENCH_TARGETS ?? 'direct,proxy,proxy-ws,proxy-undici,proxy-xai,peer').split(','),
   phases: (env.BENCH_PHASES ?? 'runs,hold,soak').split(','),
+  /** Targets that soak (default: every target); a soak at a few hundred req/s is what makes a run long. */
+  soakTargets: env.BENCH_SOAK_TARGETS ? env.BENCH_SOAK_TARGETS.split(',') : null,
   profile: ['1', 'true', 'yes'].includes((env.BENCH_PROFILE ?? '').toLowerCase()),
 };
 
@@ -208,6 +210,7 @@ async function main(): Promise<void> {
     await configureFake(fake.url, scale.smallTokens, 0);
     if (scale.phases.includes('soak')) {
       for (const t of list) {
+        if (scale.soakTargets && !scale.soakTargets.includes(t.name)) continue;
         await quiesce(fake.url);
         soaks.push(await soak(lg, t, scale.soakRequests));
       }
