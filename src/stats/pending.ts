@@ -60,3 +60,16 @@ function slot<K>(map: Map<K, Bucket>, k: K): Bucket {
   if (!b) map.set(k, (b = empty()));
   return b;
 }
+
+/** Log entries one flush (Redis script, SQL transaction) writes at most. */
+export const LOG_PER_FLUSH = 2000;
+
+/**
+ * Keeps the oldest LOG_PER_FLUSH of the batch's newest `logSize` log entries in the batch and
+ * returns the rest (oldest first), for the flushes that follow.
+ */
+export function splitLog(batch: PendingStats, logSize: number): LogEntry[] {
+  const tail = batch.logTail(logSize);
+  batch.log = tail.slice(0, LOG_PER_FLUSH);
+  return tail.slice(LOG_PER_FLUSH);
+}

@@ -26,7 +26,7 @@ import type { Redis } from 'ioredis';
 import { isConnectionError, storeUnavailable } from '../store/redis/connection.js';
 import type { RedisKeys } from '../store/redis/keys.js';
 import { STATS_FLUSH_LUA } from '../store/redis/lua/stats.js';
-import { PendingStats } from './pending.js';
+import { LOG_PER_FLUSH, PendingStats, splitLog } from './pending.js';
 import { ageCutoff, DEFAULT_RETENTION, matches, USAGE_METRICS, emptyUsage, usageRow, byDayThenKey, type KeyUsageDay, type LogPage, type LogQuery, type Retention, type UsageBucket, type UsageQuery } from './log-query.js';
 import {
   buildSnapshot,
@@ -282,10 +282,22 @@ export class RedisStats implements StatsStore {
     if (this.retention.retentionDays > 0 && this.now() - this.lastTrim > 60_000) this.trim = true;
     if (this.pending.isEmpty && !this.trim) return true;
     this.lastTrim = this.now();
-    const batch = this.encode(this.pending);
+    // A long script would hold up Redis for every instance: at most LOG_PER_FLUSH log entries
+    // per script, the rest (oldest first) in the scripts that follow.
+    let stats = this.pending;
     this.pending = new PendingStats();
+    let rest = splitLog(stats, this.logSize);
+    let ok = await this.send(this.encode(stats));
     this.trim = false;
-    return this.send(batch);
+    while (ok && rest.length > 0) {
+      stats = new PendingStats();
+      stats.log = rest.slice(0, LOG_PER_FLUSH);
+      rest = rest.slice(LOG_PER_FLUSH);
+      ok = await this.send(this.encode(stats));
+    }
+    // Not sent (Redis away): the entries wait, older than anything recorded since.
+    if (rest.length > 0) this.pending.log = [...rest, ...this.pending.log];
+    return ok;
   }
 
   /** Runs one flush script; false when it must be retried (kept in `unsure`) or was rejected. */

@@ -97,6 +97,16 @@ export function statsContract(name: string, factory: StatsFactory): void {
       await s.close();
     });
 
+    it('keeps a burst larger than one write (several flushes) whole and in order', async () => {
+      const clock = manualClock(t0 + 100_000);
+      const s = await factory(clock, { ...RETAIN, maxEntries: 10_000 });
+      for (let i = 0; i < 4500; i++) s.record({ ...entry(0), time: t0 + i, ms: i });
+      const { entries } = await all(s, {}, 1000);
+      expect(entries).toHaveLength(4500);
+      expect(entries.every((e, i) => e.ms === 4499 - i)).toBe(true);
+      await s.close();
+    });
+
     it('keeps at most log.recent_requests entries and none older than log.retention_days', async () => {
       const clock = manualClock(t0 + 10 * DAY);
       const s = await factory(clock, { maxEntries: 5, retentionDays: 3, usageDays: 90 });

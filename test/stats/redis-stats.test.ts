@@ -85,6 +85,25 @@ describe('stats shared through Redis', () => {
     expect(await r.zcard(keys.key('stats', 'logz'))).toBe(2);
   });
 
+  it('takes the log list of the previous version into the sorted set, on one instance only', async () => {
+    const p = uniquePrefix('stats-adopt');
+    const k = redisKeys(p);
+    const r = await client();
+    try {
+      // The old list: newest first.
+      await r.rpush(k.key('stats', 'log'), JSON.stringify(entry(2)), JSON.stringify(entry(1)), 'not json', JSON.stringify(entry(0)));
+      const [a, b] = [new RedisStats(await client(), k, 'test', { logSize: 10, flushMs: 0 }), new RedisStats(await client(), k, 'test', { logSize: 10, flushMs: 0 })];
+      await Promise.all([a.init(), b.init()]);
+      expect(await r.exists(k.key('stats', 'log'))).toBe(0);
+      a.record(entry(3));
+      await b.flush();
+      expect((await a.recent(10)).map((e) => e.time - base)).toEqual([3, 2, 1, 0]);
+      expect(await r.zcard(k.key('stats', 'logz'))).toBe(4);
+    } finally {
+      await dropPrefix(TEST_REDIS_URL, p);
+    }
+  });
+
   it('a flush while Redis is unreachable keeps the increments for the next one', async () => {
     const p = uniquePrefix('stats-down');
     const k = redisKeys(p);

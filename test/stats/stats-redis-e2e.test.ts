@@ -56,7 +56,7 @@ describe('stats on two instances sharing Redis', () => {
       const { logs } = await (await stack.admin('GET', '/admin/api/logs?limit=10')).json();
       expect(logs).toHaveLength(4);
       expect(logs.map((l: { status: number }) => l.status).sort()).toEqual([200, 200, 200, 404]);
-      expect(Object.keys(logs[0]).sort()).toEqual(['account_id', 'cost_estimated', 'cost_usd', 'duration_ms', 'key_name', 'method', 'model', 'route', 'status', 'time', 'tokens']);
+      expect(Object.keys(logs[0]).sort()).toEqual(['account_id', 'completion_tokens', 'cost_estimated', 'cost_usd', 'duration_ms', 'key_id', 'key_name', 'method', 'model', 'prompt_tokens', 'route', 'status', 'time', 'tokens']);
       expect(JSON.stringify(logs)).not.toContain(API_KEY);
     }
   });

@@ -13,7 +13,7 @@
  * log.usage_days), stats_flushes (applied flush ids, kept an hour).
  */
 import { randomUUID } from 'node:crypto';
-import { PendingStats } from '../../stats/pending.js';
+import { LOG_PER_FLUSH, PendingStats, splitLog } from '../../stats/pending.js';
 import { buildSnapshot, DAY, DIMENSIONS, empty, HOUR, merge, KEEP_DAYS, KEEP_HOURS, MAX_DIMENSION, METRICS, OTHER, type Bucket, type Dimension, type LogEntry, type StatsSnapshot, type StatsStore } from '../../stats/types.js';
 import { ageCutoff, byDayThenKey, DEFAULT_RETENTION, emptyUsage, MAX_FIELD, USAGE_METRICS, usageRow, type KeyUsageDay, type LogPage, type LogQuery, type Retention, type UsageQuery } from '../../stats/log-query.js';
 import { marks, num, type SqlConn } from './db.js';
@@ -204,10 +204,22 @@ export class SqlStats implements StatsStore {
     if (this.retention.retentionDays > 0 && this.now() - this.lastTrim > 60_000) this.trim = true;
     if (this.pending.isEmpty && !this.trim) return true;
     this.lastTrim = this.now();
-    const batch: Batch = { id: randomUUID(), stats: this.pending, retention: { ...this.retention }, trim: this.trim };
+    // A long transaction would hold the stats row lock for every instance: at most LOG_PER_FLUSH
+    // log entries per transaction, the rest (oldest first) in the ones that follow.
+    let stats = this.pending;
     this.pending = new PendingStats();
+    let rest = splitLog(stats, this.logSize);
+    let ok = await this.send({ id: randomUUID(), stats, retention: { ...this.retention }, trim: this.trim });
     this.trim = false;
-    return this.send(batch);
+    while (ok && rest.length > 0) {
+      stats = new PendingStats();
+      stats.log = rest.slice(0, LOG_PER_FLUSH);
+      rest = rest.slice(LOG_PER_FLUSH);
+      ok = await this.send({ id: randomUUID(), stats, retention: { ...this.retention }, trim: false });
+    }
+    // Not sent (the database away): the entries wait, older than anything recorded since.
+    if (rest.length > 0) this.pending.log = [...rest, ...this.pending.log];
+    return ok;
   }
 
   private async send(batch: Batch): Promise<boolean> {
