@@ -1,7 +1,7 @@
 import { readBounded } from '../http-client.js';
 import type { GrokClient } from './client.js';
 
-/** Hosts generated media may come from besides the configured origins (spec §2.8, G). */
+/** Hosts generated media may come from besides the configured origins (docs/upstream-grok.md §7.6, G). */
 const PUBLIC_ASSET_HOSTS = new Set(['assets.grok.com', 'imagine-public.x.ai', 'imgen.x.ai']);
 
 /**
@@ -19,7 +19,7 @@ export function assetUrl(client: GrokClient, pathOrUrl: string): string {
 
 /**
  * Downloads a generated asset with the generating account's cookie (assets are not public,
- * spec §2.8) and navigation-style headers. Bounded by `cache.max_asset_mb` and the timeouts.
+ * docs/upstream-grok.md §7.6) and navigation-style headers. Bounded by `cache.max_asset_mb` and the timeouts.
  */
 export async function downloadAsset(client: GrokClient, token: string, pathOrUrl: string, signal: AbortSignal): Promise<Buffer> {
   const url = assetUrl(client, pathOrUrl);

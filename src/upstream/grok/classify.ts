@@ -4,40 +4,39 @@ import type { AccountEffect } from '../../store/types.js';
 import { isChallenge } from './transport/cloudflare.js';
 
 /**
- * The one classifier (DESIGN.md §3.4): every upstream failure — HTTP status + body, an error frame
+ * The one classifier (docs/upstream-grok.md §5): every upstream failure — HTTP status + body, an error frame
  * inside a 200 stream, a network error, a timeout, a client abort — becomes an `UpstreamError`
  * that says what the client sees if no retry helps, whether to retry, and what it means for the
  * account. Matching is by case-insensitive substring on a bounded body, so it never costs more
  * than one `toLowerCase()` of at most 64 KiB.
  */
 
-// ---- Marker tables (spec/upstream-chat.md §5.1–§5.3; §4.3 E for the in-band shapes) ----
+// ---- Marker tables (docs/upstream-grok.md §5.1–§5.3) ----
 
-/** §5.1: bodies of 400/401/403 answers that mean the sso credential itself is dead or blocked. */
+/** docs/upstream-grok.md §5.1: bodies of 400/401/403 answers that mean the sso credential itself is dead or blocked. */
 export const INVALID_CREDENTIAL_MARKERS = [
   'invalid-credentials',
   'bad-credentials',
   'failed to look up session id',
   'blocked-user',
-  'user is blocked', // §5.3 HEAD spelling of the blocked-user answer
+  'user is blocked', // HEAD's spelling of the blocked-user answer
   'email-domain-rejected',
   'session not found',
   'account suspended',
   'token revoked',
   'token expired',
 ];
-/** §1.4 / §5.1: the anti-bot refusal (error code 7). */
+/** docs/upstream-grok.md §1.4 / §5.1: the anti-bot refusal (error code 7). */
 export const ANTI_BOT_MARKERS = ['anti-bot'];
 export const ANTI_BOT_CODE = 7;
-/** §5.1: a Cloudflare challenge page instead of JSON. */
-/** §5.1: request-scoped moderation refusal — the prompt, not the account, is the problem. */
+/** docs/upstream-grok.md §5.1: request-scoped moderation refusal — the prompt, not the account, is the problem. */
 export const SAFETY_MARKERS = ['content violates usage guidelines', 'safety_check_type_'];
-/** §5.2: rate limiting (error code 8). */
+/** docs/upstream-grok.md §5.1: rate limiting (error code 8). */
 export const RATE_LIMIT_MARKERS = ['rate limit', 'rate_limit', 'too many requests'];
 export const RATE_LIMIT_CODE = 8;
-/** §5.2 HEAD: the mode's quota for this account is spent. */
+/** docs/upstream-grok.md §5.1: the mode's quota for this account is spent. */
 export const USAGE_LIMIT_MARKERS = ['usage limit', 'usage quota'];
-/** §0 / §5.1: the payload shape is outdated — no account will do better. */
+/** docs/upstream-grok.md §5.1, §9: the payload shape is outdated — no account will do better. */
 export const OUTDATED_CLIENT_MARKERS = ['please update your client'];
 
 /** undici / Node error codes that mean "took too long" (→ 504). */
@@ -187,7 +186,7 @@ export function classifyHttp(status: number, bodyText: string, headers: Record<s
   return err(502, 'upstream_bad_response', `grok.com answered HTTP ${status}${said}.`, 'fail', 'none', status);
 }
 
-/** The error object's message and code, whatever shape it came in (§4.2 `streamErrors`, §5.2). */
+/** The error object's message and code, whatever shape it came in (docs/upstream-grok.md §5.2). */
 function describeFrameError(e: unknown): { message: string; code?: number } {
   if (typeof e === 'string') return { message: e };
   if (Array.isArray(e)) {
@@ -236,7 +235,7 @@ function errorCode(e: unknown): string | undefined {
   return undefined;
 }
 
-/** mgw error codes (strings, spec/upstream-chat.md §3.3) that mean the credential itself is dead. */
+/** mgw error codes (strings, docs/upstream-grok.md §5.3) that mean the credential itself is dead. */
 const GATEWAY_INVALID_CODES = /^(unauthenticated|unauthorized|invalid[_-]?credentials?|blocked[_-]?user|session[_-]?not[_-]?found)$/;
 
 /**

@@ -5,7 +5,7 @@ import { renderToolPrompt } from '../../tools/prompt.js';
 
 /**
  * grok.com's `conversations/new` takes a single `message` string, so the whole conversation is
- * flattened into it, P2 style (spec/upstream-chat.md §2.5): every text part is its own paragraph
+ * flattened into it, P2 style (docs/upstream-grok.md §2.2): every text part is its own paragraph
  * `[<role>]: <text>`, tool results are `[tool result for <id>]:\n<text>`, and paragraphs are
  * separated by a blank line. Every message is labelled — the last user message too — so the
  * model sees one consistent transcript. With active client tools the tool prompt comes first as a

@@ -1,7 +1,7 @@
 import { upstreamErrors } from './classify.js';
 
 /**
- * NDJSON frame parser for grok.com's REST answer stream (spec/upstream-chat.md §4.1), tolerant of
+ * NDJSON frame parser for grok.com's REST answer stream (docs/upstream-grok.md §4.1), tolerant of
  * the SSE-ish variants seen in the wild: an optional `data:` prefix, `event:`/`id:`/`retry:` and
  * `:` comment lines (skipped), blank lines, CRLF, and `[DONE]` as an end marker.
  *

@@ -1,5 +1,5 @@
 /**
- * gRPC-web framing (spec upstream-media-control.md §4.5): each message is 1 flag byte (0x00 data,
+ * gRPC-web framing (docs/upstream-grok.md §8): each message is 1 flag byte (0x00 data,
  * 0x80 trailer) + 4-byte big-endian length + payload. The status comes in the response headers
  * or in the trailer frame (`grpc-status:0`); a 200 without any grpc-status counts as success
  * (as the Python versions do), and grpc-web-text bodies are base64.

@@ -6,7 +6,7 @@ import { browserIdentity, type BrowserIdentity, type BrowserIdentityConfig } fro
 
 /**
  * Browser-like request headers for grok.com's REST API, in the style of the P2 generation
- * (spec/upstream-chat.md §1.2–§1.5): what Chrome on grok.com sends for a fetch(), with client
+ * (docs/upstream-grok.md §1.2–§1.5): what Chrome on grok.com sends for a fetch(), with client
  * hints derived from the configured User-Agent so the two never contradict each other. The
  * token only ever goes into `Cookie`.
  */
@@ -50,7 +50,7 @@ export function normaliseToken(token: string): string {
   return latin1Safe(t.startsWith('sso=') ? t.slice(4) : t);
 }
 
-/** `sso=<tok>; sso-rw=<tok>` plus `; cf_clearance=<v>` when configured (§1.2, P2). */
+/** `sso=<tok>; sso-rw=<tok>` plus `; cf_clearance=<v>` when configured (docs/upstream-grok.md §1.2, P2). */
 export function buildCookie(token: string, cfClearance: string): string {
   const tok = normaliseToken(token);
   let cookie = `sso=${tok}; sso-rw=${tok}`;
@@ -61,7 +61,7 @@ export function buildCookie(token: string, cfClearance: string): string {
 }
 
 /**
- * Chromium client hints for a User-Agent (§1.3 P2): brand and major version from the UA,
+ * Chromium client hints for a User-Agent (docs/upstream-grok.md §1.3, P2): brand and major version from the UA,
  * platform from the OS part, `x86` unless the UA says arm. Non-Chromium UAs get none, as a
  * real Firefox or Safari would send none.
  */

@@ -3,8 +3,8 @@ import type { GrokClient } from './client.js';
 import { mediaErrors } from '../media-errors.js';
 
 /**
- * Upload v2 (`POST /http/upload-file-v2/direct`, multipart; spec/upstream-media-control.md §2.2,
- * G) and media posts (§2.6). Imagine uploads carry `file_source=IMAGINE_SELF_UPLOAD_FILE_SOURCE`.
+ * Upload v2 (`POST /http/upload-file-v2/direct`, multipart; docs/upstream-grok.md §2.3,
+ * G) and media posts (docs/upstream-grok.md §7.5). Imagine uploads carry `file_source=IMAGINE_SELF_UPLOAD_FILE_SOURCE`.
  */
 
 export interface UploadedAsset {

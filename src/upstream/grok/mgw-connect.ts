@@ -1,6 +1,6 @@
 import type { GrokClient } from './client.js';
 
-/** `https://grok.com[/prefix]` → `wss://grok.com[/prefix]/ws/mgw/?uid=<uuid>` (§1.1). */
+/** `https://grok.com[/prefix]` → `wss://grok.com[/prefix]/ws/mgw/?uid=<uuid>` (docs/upstream-grok.md §3.1). */
 export function gatewayUrl(baseUrl: string, uid: string): string {
   const u = new URL(baseUrl);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -9,7 +9,7 @@ export function gatewayUrl(baseUrl: string, uid: string): string {
   return u.href;
 }
 
-/** The upgrade's headers (§1.3 HEAD mgw): no statsig, no request id, the cookie plus `x-userid`. */
+/** The upgrade's headers (docs/upstream-grok.md §1.3, HEAD mgw): no statsig, no request id, the cookie plus `x-userid`. */
 export function gatewayHeaders(client: GrokClient, token: string, uid: string): Record<string, string> {
   return {
     Origin: client.origin,

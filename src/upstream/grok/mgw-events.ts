@@ -4,7 +4,7 @@ import { UpstreamError } from '../../errors.js';
 import { unknownFrames } from './unknown-frames.js';
 
 /**
- * The mgw gateway's JSON events (spec/upstream-chat.md §3.2–§3.3): the client frames we send, and
+ * The mgw gateway's JSON events (docs/upstream-grok.md §3.2–§3.3): the client frames we send, and
  * a translation of the server's events into the REST frame shape `ResponseMapper` already reads
  * (the same trick grok2api HEAD uses: one parser for both generations). So reasoning, answer text,
  * tool notes, sources and inline citation markers come out identical on both transports.
@@ -42,7 +42,7 @@ export function sessionCreate(eventId: string, mode: string, grok: { temporary: 
   });
 }
 
-/** `conversation.item.create`: one mention chunk per attachment, then the text (§3.2). */
+/** `conversation.item.create`: one mention chunk per attachment, then the text (docs/upstream-grok.md §3.2). */
 export function itemCreate(sessionId: string, message: string, fileIds: readonly string[]): string {
   const chunks: Obj[] = fileIds.map((id) => ({ mention: { target: { file_mention: { file_id: id } } } }));
   chunks.push({ text: { text: message } });

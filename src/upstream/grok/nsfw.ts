@@ -1,5 +1,5 @@
 /**
- * Account setup for NSFW content (spec upstream-media-control.md §4.5): accept the terms of
+ * Account setup for NSFW content (docs/upstream-grok.md §8): accept the terms of
  * service (gRPC-web on accounts.x.ai, then grok.com's own `set-tos-accepted` with the current
  * version), set a birth date (grok.com REST; "already set" counts as done) and switch on
  * `always_show_nsfw_content` (gRPC-web on grok.com). Failures go through the

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/schema.js';
 
 /**
- * The `conversations/new` body of the `modeId` generation (spec/upstream-chat.md §2.3, P2).
+ * The `conversations/new` body of the `modeId` generation (docs/upstream-grok.md §2.1, P2).
  * Keys are written in the order the grok.com web client sends them: request bodies are part of
  * the fingerprint, and JSON.stringify keeps insertion order. Device and connector values are
  * the browser's constants; only the message, the mode and the privacy switches vary.
@@ -79,7 +79,7 @@ export function buildChatPayload(grok: PayloadConfig, message: string, modeId: s
     // Personal connectors are off: an API caller must never search the account owner's mail or files.
     toolOverrides: { gmailSearch: false, googleCalendarSearch: false, outlookSearch: false, outlookCalendarSearch: false, googleDriveSearch: false },
   };
-  // Added last, and only when set, as the web client does (§2.3).
+  // Added last, and only when set, as the web client does (docs/upstream-grok.md §2.1).
   const personality = grok.custom_instruction.trim();
   if (personality) payload.customPersonality = personality;
   return payload;

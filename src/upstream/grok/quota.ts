@@ -1,5 +1,5 @@
 /**
- * Quota sync with grok.com (spec/upstream-chat.md §9.1, upstream-media-control.md §4.3):
+ * Quota sync with grok.com (docs/upstream-grok.md §6):
  * `POST /rest/rate-limits {"modelName": <mode>}` answers the account's window for one mode.
  * Failures go through the one classifier, so a dead credential is recognised the same way as on
  * the chat path.

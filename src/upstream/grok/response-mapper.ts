@@ -4,7 +4,7 @@ import { TagStripper } from './tag-stripper.js';
 import { unknownFrames } from './unknown-frames.js';
 
 /**
- * Maps grok.com REST answer frames to neutral events (spec/upstream-chat.md §4.2, §4.4, §4.5;
+ * Maps grok.com REST answer frames to neutral events (docs/upstream-grok.md §4.2–§4.4;
  * P2 behaviour with HEAD's tolerance): ids → `meta`, thinking tokens → `reasoning`, answer
  * tokens → `text` with inline citation tags turned into ` [[N]](url)` markers, search results →
  * `citation`. In-band errors throw a classified `UpstreamError`. One mapper per turn; it reads
@@ -108,7 +108,7 @@ export class ResponseMapper {
     if (tag === 'tool_usage_card') this.toolCard(r);
     else if (typeof r.token === 'string' && r.token && tag !== 'raw_function_result') this.token(r.token, r.isThinking === true, tag, str(r.rolloutId));
 
-    // The assembled answer fills in when the tokens carried none (§4.3 A).
+    // The assembled answer fills in when the tokens carried none (docs/upstream-grok.md §4.2).
     if (mr && !this.textSeen) {
       const message = str(mr.message);
       if (message) {

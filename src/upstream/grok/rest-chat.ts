@@ -18,7 +18,7 @@ import { uploadFile } from './upload.js';
 
 /**
  * Text chat over grok.com's REST endpoint (`POST /rest/app-chat/conversations/new`, NDJSON
- * answer; spec/upstream-chat.md §2.3, §4). `openChat` is primed by turn-core.ts (PrimedTurn): it
+ * answer; docs/upstream-grok.md §2.1, §4). `openChat` is primed by turn-core.ts (PrimedTurn): it
  * resolves only once the first text or reasoning arrived (or the turn ended), so every failure up
  * to that point — HTTP status, an error frame inside the 200 body, a timeout — rejects with a
  * classified error the pool can retry on another account. This file says only how the frames
@@ -35,7 +35,7 @@ export function createRestChatUpstream(client: GrokClient): ChatUpstream {
       const config = client.config;
       const url = client.url('/rest/app-chat/conversations/new');
       const timeouts = client.timeouts;
-      // Attachments go up first, under the same account (upload v1, §2.6); their ids ride in the payload.
+      // Attachments go up first, under the same account (upload v1, docs/upstream-grok.md §2.3); their ids ride in the payload.
       const fileAttachments = await uploadAttachments(intent, (f) => uploadFile(client, ctx.lease.token, f, ctx.signal));
       const payload = buildChatPayload(config.grok, flattenMessages(intent.messages, intent), ctx.lease.mode, { fileAttachments });
       const headers = client.headers(ctx.lease.token);

@@ -5,7 +5,7 @@ import { UpstreamError } from '../../errors.js';
 
 /**
  * The grok.com user UUID of an account, which the mgw gateway wants in `?uid=` and in the
- * `x-userid` cookie (spec/upstream-chat.md §3.1): `GET /api/auth/session`, cached in memory per
+ * `x-userid` cookie (docs/upstream-grok.md §3.1): `GET /api/auth/session`, cached in memory per
  * account (a user id never changes for a token; a token change re-imports the account under a new
  * id). Concurrent first turns of one account share one lookup.
  */

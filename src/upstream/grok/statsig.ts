@@ -2,7 +2,7 @@ import { randomBytesPooled as randomBytes } from '../../lib/ids.js';
 import type { Config } from '../../config/schema.js';
 
 /**
- * `x-statsig-id` (spec/upstream-chat.md §1.4). When grok.com's web client cannot compute the real
+ * `x-statsig-id` (docs/upstream-grok.md §1.4). When grok.com's web client cannot compute the real
  * signature it sends `base64("<prefix>" + <the JavaScript error it hit>)`; grok.com accepts that
  * fallback. We imitate it with a fresh random error text per request:
  *   - `x1`: the prefix the browser uses since 2026-06 (the `e:` form started getting 403 code 7);

@@ -1,5 +1,5 @@
 /**
- * Removes grok.com's inline markup from streamed answer text (spec/upstream-chat.md §4.2, §4.5):
+ * Removes grok.com's inline markup from streamed answer text (docs/upstream-grok.md §4.4):
  * `<grok:render …>…</grok:render>`, `<xai:tool_usage_card>…</xai:tool_usage_card>` and
  * `<xaiArtifact …>…</xaiArtifact>` elements (or their self-closing forms), also when a tag is
  * split across tokens. Each removed element may be replaced by text the caller chooses (a

@@ -22,7 +22,7 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 
 /**
  * Uploads one attachment through `POST /rest/app-chat/upload-file` (JSON with base64 content,
- * spec/upstream-chat.md §2.6) with the account's cookie. Failures are classified like chat
+ * docs/upstream-grok.md §2.3) with the account's cookie. Failures are classified like chat
  * failures, so the caller can move to another account. The whole request (headers and answer)
  * is bounded by `timeout.first_byte_sec`.
  */
@@ -34,8 +34,8 @@ export async function uploadFile(client: GrokClient, token: string, file: Upload
 
 /**
  * Uploads one attachment through HEAD's `POST /http/upload-file-v2/direct` (multipart, one part
- * `file`; spec/upstream-chat.md §2.6), used with the mgw chat transport. Same headers as REST
- * minus `x-xai-request-id` (§1.3); failures are classified like chat failures.
+ * `file`; docs/upstream-grok.md §2.3), used with the mgw chat transport. Same headers as REST
+ * minus `x-xai-request-id` (docs/upstream-grok.md §1.3); failures are classified like chat failures.
  */
 export async function uploadFileV2(client: GrokClient, token: string, file: UploadInput, signal: AbortSignal): Promise<UploadedFile> {
   const url = client.url('/http/upload-file-v2/direct');

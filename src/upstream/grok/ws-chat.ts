@@ -19,7 +19,7 @@ import { uploadFileV2 } from './upload.js';
 export { gatewayHeaders, gatewayUrl };
 
 /**
- * Text chat over grok.com's mgw WebSocket gateway (spec/upstream-chat.md §3, the HEAD protocol):
+ * Text chat over grok.com's mgw WebSocket gateway (docs/upstream-grok.md §3, the HEAD protocol):
  * user id from /api/auth/session, attachments through upload v2, then one socket per turn:
  * session.create → session.created + conversation.attached → conversation.item.create +
  * response.create → response.chunk … → response.done. Primed by turn-core.ts (PrimedTurn) like
@@ -46,9 +46,9 @@ export function createWsChatUpstream(client: GrokClient): ChatUpstream {
   };
 }
 
-/** Largest gateway frame accepted (§3.1). */
+/** Largest gateway frame accepted (docs/upstream-grok.md §3.1). */
 const MAX_FRAME = 16 * 1024 * 1024;
-/** Application-level heartbeat while a turn is open (§3.2). */
+/** Application-level heartbeat while a turn is open (docs/upstream-grok.md §3.2). */
 const HEARTBEAT_MS = 25_000;
 /** Queued frames at which the socket is paused (the consumer is slower than grok.com), and resumed. */
 const HIGH_WATER = 256;
@@ -158,7 +158,7 @@ class MgwSource implements TurnSource<Obj> {
     try {
       frame = JSON.parse(text) as Obj;
     } catch {
-      return; // non-JSON frames carry nothing for us (§3.3)
+      return; // non-JSON frames carry nothing for us (docs/upstream-grok.md §3.3)
     }
     const event = frame && typeof frame.event === 'object' && frame.event ? (frame.event as Obj) : undefined;
     if (!event) return;
@@ -183,7 +183,7 @@ class MgwSource implements TurnSource<Obj> {
     this.notify();
   }
 
-  /** The user's message goes out once the session exists and the conversation is attached (§3.2). */
+  /** The user's message goes out once the session exists and the conversation is attached (docs/upstream-grok.md §3.2). */
   private maybeSend(): void {
     if (this.sent || !this.created || !this.attached || !this.ws?.isOpen) return;
     this.sent = true;
@@ -191,7 +191,7 @@ class MgwSource implements TurnSource<Obj> {
     this.ws.send(responseCreate(this.sessionId));
   }
 
-  /** The upgrade was refused: classify its status and body like a REST answer (§3.1). */
+  /** The upgrade was refused: classify its status and body like a REST answer (docs/upstream-grok.md §3.1). */
   private refused(status: number, headers: Record<string, string | string[]>, body: string): void {
     this.fail(status >= 400 ? classifyHttp(status, body, headers) : upstreamErrors.badResponse(`the gateway answered HTTP ${status} instead of a WebSocket upgrade`, status));
     this.closedCode ??= 1006;

@@ -6,7 +6,7 @@ import { mediaErrors } from '../../media-errors.js';
 import { uploadV2 } from '../media-upload.js';
 import { drawingPayload, imageToImagePayload, readImageFrame } from './payload.js';
 
-/** G accepts at most this many input images per edit (§2.5); the last ones are kept. */
+/** G accepts at most this many input images per edit (docs/upstream-grok.md §7.3); the last ones are kept. */
 export const MAX_EDIT_INPUTS = 8;
 
 export interface EditInput {
@@ -63,7 +63,7 @@ export async function editImage(client: GrokClient, token: string, prompt: strin
   return images[0]!;
 }
 
-/** Chat-path generation (`Drawing: `, §2.3): up to two images per request. */
+/** Chat-path generation (`Drawing: `, docs/upstream-grok.md §7.2): up to two images per request. */
 export async function drawImages(client: GrokClient, token: string, mode: string, prompt: string, signal: AbortSignal): Promise<{ images: Buffer[]; moderated: number }> {
   const referer = `${client.origin}/`;
   return streamImages(client, token, drawingPayload(prompt, mode, client.config.grok.temporary), referer, signal, 2);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 /**
- * Imagine payloads and frame readers (spec/upstream-media-control.md §2.3–§2.5, G shapes). Only
+ * Imagine payloads and frame readers (docs/upstream-grok.md §7.1–§7.3, G shapes). Only
  * this module knows the wire shapes, so a protocol drift is a one-file change.
  */
 
@@ -99,7 +99,7 @@ export interface StreamedImage {
 
 /**
  * Image frames of a `conversations/new` stream (edit and chat path): `streamingImageGenerationResponse`
- * or the card form `cardAttachment.jsonData.image_chunk` (§2.3). `isFinal` may replace progress.
+ * or the card form `cardAttachment.jsonData.image_chunk` (docs/upstream-grok.md §7.2). `isFinal` may replace progress.
  */
 export function readImageFrame(frame: unknown): StreamedImage | null {
   const resp = (frame as { result?: { response?: Record<string, unknown> } })?.result?.response;
@@ -121,7 +121,7 @@ export function readImageFrame(frame: unknown): StreamedImage | null {
   return { index, progress, url, moderated: s.moderated === true, final: progress >= 100 || s.isFinal === true };
 }
 
-/** Chat-path image generation (`Drawing: ` prefix, §2.3 G); the mode comes from the model. */
+/** Chat-path image generation (`Drawing: ` prefix, docs/upstream-grok.md §7.2, G); the mode comes from the model. */
 export function drawingPayload(prompt: string, modeId: string, temporary: boolean): Record<string, unknown> {
   return {
     temporary,

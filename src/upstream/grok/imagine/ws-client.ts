@@ -36,7 +36,7 @@ export function imagineHeaders(client: GrokClient, token: string): Record<string
 }
 
 /**
- * One imagine round on one account (spec/upstream-media-control.md §2.4): connect (handshake
+ * One imagine round on one account (docs/upstream-grok.md §7.1): connect (handshake
  * 401/403/429 classified like HTTP answers), send reset + prompt with `num_generations`, follow
  * interleaved slots until each has its final image or is moderated, then close. Previews are
  * reported through `onPartial(order, base64)`. The socket goes through `grok.proxy_url` like

@@ -56,7 +56,7 @@ export class WreqTransport implements GrokTransport {
     const res = await this.requestOnce(url, o);
     const solver = this.config().grok.flaresolverr_url.trim();
     if (!solver || !isChallenge(res.statusCode, res.headers)) return res;
-    // A Cloudflare challenge: solve it once through the same egress, then try again (§4).
+    // A Cloudflare challenge: solve it once through the same egress, then try again (docs/upstream-identity.md §4).
     res.body.destroy();
     const egress = this.pool.pick(o.account);
     try {

@@ -1,5 +1,5 @@
 /**
- * Video payloads for `conversations/new` (spec/upstream-media-control.md §2.7). Only this module
+ * Video payloads for `conversations/new` (docs/upstream-grok.md §7.4). Only this module
  * knows their shape, so a protocol drift is a one-file change. Two generations (`video.generation`):
  * "2026-08", `mediaGenInput.textToVideo`, text only (grok.com's web client dropped image to video
  * on 2026-08-20); "legacy", `videoGenModelConfig` under a media post, for text and images.
