@@ -7,7 +7,7 @@
  * resolution hook, ./load-spy.mjs, lists what the process loaded).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,9 +42,11 @@ interface Started {
   admin(method: string, path: string, body?: unknown): Promise<Response>;
 }
 
-async function startServer(env: Record<string, string>): Promise<Started> {
+async function startServer(env: Record<string, string>, toml = ''): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'g2a-trace-'));
   const spyFile = join(dir, 'loaded.txt');
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(join(dir, 'data', 'config.toml'), toml);
   const server = await spawnServer({
     GROK_BASE_URL: fake.url,
     GROK_ASSETS_URL: fake.url,
@@ -328,6 +330,37 @@ describe('tracing on, the default protocol (OTLP/HTTP protobuf) and a traces-onl
     expect(attempt.parentSpanId).toBe(root.spanId);
     expect(attempt.attributes).toMatchObject({ 'grok2api.upstream.retry_number': 0, 'grok2api.upstream.transport': 'ws', 'grok2api.upstream.outcome': 'success' });
     expect(attempt.events.map((e) => e.name)).toEqual(['upstream.first_event']);
+  }, 60_000);
+});
+
+describe('tracing on, a request waiting in the slot queue', () => {
+  it('records the wait on its lease span', async () => {
+    const receiver = await startOtlpReceiver();
+    cleanups.push(() => receiver.close());
+    const s = await startServer(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '50' },
+      '[token]\nmax_concurrency_per_account = 1\nqueue_timeout_sec = 20\nsync_on_import = false\nauto_refresh = false\n',
+    );
+    await s.admin('POST', '/admin/api/tokens', { tokens: ['trace-queue-acct'] });
+    const answer = Array.from({ length: 40 }, (_, i) => `q${i}`).join(' ');
+    fake.script('tracing-queue', { kind: 'plain', answer, interTokenDelayMs: 30 });
+    const ids = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
+    // The first holds the account's only slot while it streams; the second has to wait for it.
+    const first = await chat(s.server.url, ENV_KEY, 'tracing-queue one', { stream: true, headers: { traceparent: `00-${ids[0]}-${randomBytes(8).toString('hex')}-01` } });
+    const second = chat(s.server.url, ENV_KEY, 'tracing-queue two', { stream: true, headers: { traceparent: `00-${ids[1]}-${randomBytes(8).toString('hex')}-01` } });
+    expect(await first.text()).toContain('[DONE]');
+    const res2 = await second;
+    expect(res2.status).toBe(200);
+    expect(await res2.text()).toContain('[DONE]');
+
+    const spans = await receiver.waitFor((all) => ids.every((id) => serverSpanOf(all, id) !== undefined));
+    const leaseOf = (id: string) => spans.filter((x) => x.traceId === id && x.name === 'pool.lease');
+    expect(leaseOf(ids[0]!)).toHaveLength(1);
+    expect(leaseOf(ids[0]!)[0]!.attributes).not.toHaveProperty('grok2api.lease.queue_wait_ms');
+    const waited = leaseOf(ids[1]!);
+    expect(waited).toHaveLength(1);
+    expect(waited[0]!.attributes).toMatchObject({ 'grok2api.lease.queue_result': 'leased', 'grok2api.lease.result': 'ok' });
+    expect(typeof waited[0]!.attributes['grok2api.lease.queue_wait_ms']).toBe('number');
   }, 60_000);
 });
 
