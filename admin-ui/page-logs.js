@@ -39,7 +39,8 @@ export async function render(main) {
     for (const f of FILTERS) {
       const raw = fields[f].value.trim();
       if (!raw) continue;
-      q.set(f, f === 'from' || f === 'to' ? toIso(raw) : raw);
+      // `to` is inclusive: the whole second the field shows (it has no milliseconds).
+      q.set(f, f === 'from' ? toIso(raw) : f === 'to' ? new Date(Date.parse(toIso(raw)) + 999).toISOString() : raw);
     }
     return q;
   };
@@ -52,6 +53,7 @@ export async function render(main) {
   // cursors[i] = the cursor that opens page i (null for the first).
   let cursors = [null];
   let at = 0;
+  let loads = 0;
 
   // Same-origin downloads (the session cookie goes along; the server streams and names the file).
   const exportHref = (format) => `/admin/api/logs/export?${new URLSearchParams([...filterValues(), ['format', format]])}`;
@@ -66,10 +68,14 @@ export async function render(main) {
     history.replaceState(null, '', `#/logs${shown.size ? `?${shown}` : ''}`);
     q.set('limit', pageSize.value);
     if (cursors[at]) q.set('cursor', cursors[at]);
+    // Only the newest request's answer is shown (an older one may arrive after it).
+    const mine = ++loads;
     let page;
     try {
       page = await api('GET', `/admin/api/logs?${q}`);
+      if (mine !== loads) return;
     } catch (e) {
+      if (mine !== loads) return;
       if (e.param && errors[e.param]) {
         errors[e.param].textContent = e.message;
         document.getElementById(`field-${e.param}`)?.classList.add('invalid');
@@ -125,15 +131,18 @@ export async function render(main) {
   const usageTo = h('input', { type: 'date', id: 'usage-to', value: day(today) });
   const usageKey = h('select', { id: 'usage-key' }, h('option', { value: '' }, 'every key'), keys.map((k) => h('option', { value: k.id }, k.name)), h('option', { value: 'API_KEY' }, 'API_KEY'));
   const usageBody = h('div', {});
+  let usageLoads = 0;
   async function loadUsage() {
     const q = new URLSearchParams({ from: usageFrom.value, to: usageTo.value });
     if (usageKey.value) q.set('key', usageKey.value);
+    const mine = ++usageLoads;
     let u;
     try {
       u = await api('GET', `/admin/api/usage/keys?${q}`);
     } catch (e) {
-      return void toast(e.message, 'error');
+      return void (mine === usageLoads && toast(e.message, 'error'));
     }
+    if (mine !== usageLoads) return;
     // Requests per day over the range (gaps filled), for the chart.
     const perDay = new Map();
     for (const d of u.days) {

@@ -192,7 +192,8 @@ export class RedisStats implements StatsStore {
     const fromT = Math.max(q.from ?? 0, cutoff);
     const min = fromT > 0 ? `[${pad(fromT, 13)}:` : '-';
     const out: { e: LogEntry; time: number; seq: number }[] = [];
-    const chunk = Math.min(1000, Math.max(100, q.limit * 4));
+    // Chunks grow while a rare filter finds little (fewer round trips over a large log).
+    let chunk = Math.min(1000, Math.max(100, q.limit * 4));
     for (;;) {
       const rows = await this.run(() => this.client.zrevrangebylex(this.k.logz, max, min, 'LIMIT', 0, chunk));
       for (const row of rows) {
@@ -203,6 +204,7 @@ export class RedisStats implements StatsStore {
       }
       if (out.length > q.limit || rows.length < chunk) break;
       max = `(${rows.at(-1)!.slice(0, 27)}`;
+      chunk = Math.min(10_000, chunk * 2);
     }
     const page = out.slice(0, q.limit);
     const last = page.at(-1);

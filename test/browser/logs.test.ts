@@ -30,6 +30,8 @@ const chat = (secret: string, model = 'grok-4') =>
   });
 
 const rows = () => page.locator('#log-table tbody tr');
+/** Waits for the page to show it (generous: the machine may be busy; never a timing assertion). */
+const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 50 });
 
 beforeAll(async () => {
   stack = await startStack({ overrides: { grok: { chat_transport: 'rest' } } });
@@ -73,12 +75,12 @@ describe('Logs page in Chromium', () => {
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.getByRole('link', { name: 'Logs', exact: true }).click();
     await page.getByRole('heading', { name: 'Request log' }).waitFor();
-    await expect.poll(() => rows().count()).toBe(4);
+    await poll(() => rows().count()).toBe(4);
 
     // Status class: only the 403.
     await page.locator('#log-status').fill('4xx');
     await page.locator('#log-apply').click();
-    await expect.poll(() => rows().count()).toBe(1);
+    await poll(() => rows().count()).toBe(1);
     expect(await rows().first().innerText()).toContain('403');
     // The filters are in the address, so a filtered view can be shared or reloaded.
     expect(page.url()).toContain('#/logs?status=4xx');
@@ -86,14 +88,14 @@ describe('Logs page in Chromium', () => {
     // A bad filter is shown next to its field, with the server's message.
     await page.locator('#log-status').fill('abc');
     await page.locator('#log-apply').click();
-    await expect.poll(() => page.locator('#field-status .err').innerText()).toMatch(/'status' must be a status code/);
+    await poll(() => page.locator('#field-status .err').innerText()).toMatch(/'status' must be a status code/);
     expect(await page.locator('#field-status').getAttribute('class')).toContain('invalid');
 
     // By key: its three requests; exported as CSV and JSON Lines with the same filter.
     await page.locator('#log-status').fill('');
     await page.locator('#log-key').selectOption(key.id);
     await page.locator('#log-apply').click();
-    await expect.poll(() => rows().count()).toBe(3);
+    await poll(() => rows().count()).toBe(3);
     expect(await page.locator('#field-status .err').innerText()).toBe('');
     await shot('logs');
     const csv = await download('#log-export-csv');
@@ -116,14 +118,14 @@ describe('Logs page in Chromium', () => {
     for (let i = 0; i < 30; i++) stack.runtime.services.stats.record({ time: t + i, method: 'GET', route: '/v1/models', model: null, key: null, keyId: null, account: null, status: 200, ms: 1, tokens: null });
     await page.locator('#log-reset').click();
     await page.locator('#log-limit').selectOption('25');
-    await expect.poll(() => rows().count()).toBe(25);
+    await poll(() => rows().count()).toBe(25);
     expect(await page.locator('#log-older').isDisabled()).toBe(false);
     await page.locator('#log-older').click();
-    await expect.poll(() => rows().count()).toBe(9);
+    await poll(() => rows().count()).toBe(9);
     expect(await page.locator('#log-older').isDisabled()).toBe(true);
     expect(await page.locator('#log-page').innerText()).toMatch(/^page 2/);
     await page.locator('#log-newer').click();
-    await expect.poll(() => rows().count()).toBe(25);
+    await poll(() => rows().count()).toBe(25);
   });
 
   it('shows the usage per API key, and a key opens its requests in the log', async () => {
@@ -134,7 +136,7 @@ describe('Logs page in Chromium', () => {
     expect(Number(cells[3]!.replace(/,/g, ''))).toBeGreaterThan(0);
     expect(await page.locator(`#usage-totals tbody tr[data-key="API_KEY"] td`).first().innerText()).toBe('API_KEY');
     await row.getByRole('link', { name: 'browser-logs' }).click();
-    await expect.poll(() => rows().count()).toBe(3);
+    await poll(() => rows().count()).toBe(3);
     expect(await page.locator('#log-key').inputValue()).toBe(key.id);
   });
 });
