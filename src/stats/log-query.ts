@@ -6,50 +6,9 @@
  * keeps it (local counter, Redis INCR, SQL auto-increment id), so entries finishing in the same
  * millisecond still have one order and a cursor never skips or repeats one.
  */
-import { DAY, toMicroUsd, type LogEntry } from './types.js';
+import { DAY, toMicroUsd, type KeyUsageDay, type LogCursor, type LogEntry, type LogQuery, type Retention, type UsageQuery } from './types.js';
 
-/** Where the next page starts: just below this (time, seq). */
-export interface LogCursor {
-  time: number;
-  seq: number;
-}
-
-/** Status filter: an inclusive range (a code is min = max, `4xx` is 400–499). */
-export interface StatusRange {
-  min: number;
-  max: number;
-}
-
-export interface LogQuery {
-  /** Epoch ms, inclusive. */
-  from?: number;
-  /** Epoch ms, inclusive. */
-  to?: number;
-  model?: string;
-  keyId?: string;
-  account?: string;
-  status?: StatusRange;
-  route?: string;
-  /** Only entries strictly older than this (the previous page's `next`). */
-  before?: LogCursor;
-  limit: number;
-}
-
-export interface LogPage {
-  entries: LogEntry[];
-  /** The cursor of the next (older) page; null = this was the last one. */
-  next: LogCursor | null;
-}
-
-/** How much of the log and the per-key history is kept (config `log.*`). */
-export interface Retention {
-  /** log.recent_requests: at most this many entries (0 = keep none). */
-  maxEntries: number;
-  /** log.retention_days: entries older than this many days are dropped (0 = no age limit). */
-  retentionDays: number;
-  /** log.usage_days: per-key daily usage older than this many days is dropped. */
-  usageDays: number;
-}
+export type { KeyUsageDay, LogCursor, LogPage, LogQuery, Retention, StatusRange, UsageQuery } from './types.js';
 
 export const DEFAULT_RETENTION: Retention = { maxEntries: 50_000, retentionDays: 30, usageDays: 90 };
 
@@ -125,28 +84,6 @@ export function mergeUsage(into: UsageBucket, b: UsageBucket): void {
 
 /** The key a request's usage is counted under (null = no key: an open API). */
 export const usageKeyOf = (e: LogEntry): string | null => (e.keyId ? e.keyId.slice(0, MAX_FIELD) : null);
-
-export interface UsageQuery {
-  /** First and last UTC day (epoch days, `Math.floor(ms / DAY)`), inclusive. */
-  fromDay: number;
-  toDay: number;
-  keyId?: string;
-}
-
-/** One row of the usage history: one key on one day (`key_name`: the key's latest name). */
-export interface KeyUsageDay {
-  date: string;
-  key_id: string;
-  key_name: string | null;
-  requests: number;
-  success: number;
-  failed: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  tokens: number;
-  cost_usd: number;
-  cost_estimated_usd: number;
-}
 
 export function usageRow(day: number, keyId: string, name: string | null, b: UsageBucket): KeyUsageDay {
   return {

@@ -127,12 +127,78 @@ export function buildSnapshot(src: SnapshotSource, now: number) {
 
 export type StatsSnapshot = ReturnType<typeof buildSnapshot>;
 
-/**
- * Usage figures and the recent-request log. `Stats` (./stats.ts) keeps them per process;
- * `RedisStats` (./redis-stats.ts) shares them between every instance on one Redis.
- */
-import type { KeyUsageDay, LogPage, LogQuery, Retention, UsageQuery } from './log-query.js';
+// ---- the request log's queries and the per-key usage history (helpers in ./log-query.ts) ----
 
+/** Where the next page starts: just below this (time, seq). */
+export interface LogCursor {
+  time: number;
+  seq: number;
+}
+
+/** Status filter: an inclusive range (a code is min = max, `4xx` is 400–499). */
+export interface StatusRange {
+  min: number;
+  max: number;
+}
+
+export interface LogQuery {
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, inclusive. */
+  to?: number;
+  model?: string;
+  keyId?: string;
+  account?: string;
+  status?: StatusRange;
+  route?: string;
+  /** Only entries strictly older than this (the previous page's `next`). */
+  before?: LogCursor;
+  limit: number;
+}
+
+export interface LogPage {
+  entries: LogEntry[];
+  /** The cursor of the next (older) page; null = this was the last one. */
+  next: LogCursor | null;
+}
+
+/** How much of the log and the per-key history is kept (config `log.*`). */
+export interface Retention {
+  /** log.recent_requests: at most this many entries (0 = keep none). */
+  maxEntries: number;
+  /** log.retention_days: entries older than this many days are dropped (0 = no age limit). */
+  retentionDays: number;
+  /** log.usage_days: per-key daily usage older than this many days is dropped. */
+  usageDays: number;
+}
+
+export interface UsageQuery {
+  /** First and last UTC day (epoch days, `Math.floor(ms / DAY)`), inclusive. */
+  fromDay: number;
+  toDay: number;
+  keyId?: string;
+}
+
+/** One row of the usage history: one key on one day (`key_name`: the key's latest name). */
+export interface KeyUsageDay {
+  date: string;
+  key_id: string;
+  key_name: string | null;
+  requests: number;
+  success: number;
+  failed: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  tokens: number;
+  cost_usd: number;
+  cost_estimated_usd: number;
+}
+
+/**
+ * Usage figures, the request log and the per-key usage history. `Stats` (./stats.ts) keeps them
+ * per process; `RedisStats` (./redis-stats.ts) and `SqlStats` (../store/sql/sql-stats.ts) share
+ * them between every instance on one Redis or database.
+ */
 export interface StatsStore {
   init(): Promise<void>;
   /** Writes out what is still buffered. */

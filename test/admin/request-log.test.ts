@@ -156,3 +156,15 @@ describe('per-key usage history', () => {
     expect(one.days.map((d: { key_name: string; requests: number }) => [d.key_name, d.requests])).toEqual([['ci', 1]]);
   });
 });
+
+describe('request log retention as a runtime setting', () => {
+  it('applies log.recent_requests from the settings at once, and refuses a bad value naming it', async () => {
+    expect((await stack.admin('PUT', '/admin/api/settings', { log: { recent_requests: 2, retention_days: 7 } })).status).toBe(200);
+    const page = await getJson('/admin/api/logs?limit=100');
+    expect(page.logs).toHaveLength(2);
+    expect(page.has_more).toBe(false);
+    const bad = await stack.admin('PUT', '/admin/api/settings', { log: { retention_days: -1 } });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.param).toMatch(/log\.retention_days/);
+  });
+});
