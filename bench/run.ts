@@ -28,6 +28,8 @@ export const scale = {
   smallTokens: num('BENCH_SMALL_TOKENS', 20, 20),
   streamTokens: num('BENCH_STREAM_TOKENS', 200, 200),
   holdStreams: num('BENCH_HOLD_STREAMS', 1000, 200),
+  /** Token interval of the held streams: slow enough that they are open and idle, not a throughput test. */
+  holdDelayMs: num('BENCH_HOLD_DELAY_MS', 1000, 1000),
   soakRequests: num('BENCH_SOAK_REQUESTS', 100_000, 5_000),
   /** Idle time after a soak before its settled RSS is read: V8's memory reducer gives unused heap back after ~20 s of idleness. */
   settleSec: num('BENCH_SETTLE_SEC', 30, 5),
@@ -202,9 +204,11 @@ async function main(): Promise<void> {
       }
     }
     if (scale.phases.includes('hold')) {
-      // Long answers (a token every 50 ms for 20 s) so every stream stays open while we look.
+      // Long, mostly idle answers (a token a second for a minute) so every stream is open while we
+      // look: with a token every 50 ms, 1,000 streams over TLS were a throughput test on 2 cores
+      // (20,000 tokens/s to relay), and only part of them opened within the 30 s allowed.
       await quiesce(fake.url);
-      await configureFake(fake.url, 400, 50);
+      await configureFake(fake.url, Math.max(2, Math.ceil(60_000 / Math.max(1, scale.holdDelayMs))), scale.holdDelayMs);
       for (const t of list) holds.push(await hold(lg, t, fake.url, scale.holdStreams));
     }
     await configureFake(fake.url, scale.smallTokens, 0);
