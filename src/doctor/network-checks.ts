@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { classifyNetwork } from '../upstream/grok/classify.js';
+import { GrokClient } from '../upstream/grok/client.js';
 import { buildCookie, identityHeaders } from '../upstream/grok/headers.js';
 import { isChallenge } from '../upstream/grok/transport/cloudflare.js';
 import type { EgressStatus, GrokTransport } from '../upstream/grok/transport/index.js';
@@ -95,7 +96,7 @@ function navigationHeaders(config: Config, token: string): Record<string, string
  * means the connection and the handshake worked; what the answer says is the Cloudflare layer's.
  */
 export async function probe(config: Config, transport: GrokTransport, token: string): Promise<Probe> {
-  const base = config.grok.base_url.replace(/\/+$/, '');
+  const base = new GrokClient(config, transport).baseUrl;
   const host = new URL(base).host;
   const startedAt = Date.now();
   const connectMs = config.timeout.connect_sec * 1000;
