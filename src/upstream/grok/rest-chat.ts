@@ -1,12 +1,10 @@
 import type { Readable } from 'node:stream';
-import type { GrokTransport } from './transport/index.js';
 import type { UpstreamEvent } from '../../core/events.js';
 import type { ChatIntent } from '../../core/intent.js';
 import type { UpstreamError } from '../../errors.js';
 import { readBounded, type UpstreamTimeouts } from '../http-client.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
-import { classifyHttp, upstreamErrors } from './classify.js';
 import type { GrokClient } from './client.js';
 import { flattenMessages } from './flatten.js';
 import { parseFrameBatches } from './frames.js';
@@ -39,7 +37,7 @@ export function createRestChatUpstream(client: GrokClient): ChatUpstream {
       const fileAttachments = await uploadAttachments(intent, (f) => uploadFile(client, ctx.lease.token, f, ctx.signal));
       const payload = buildChatPayload(config.grok, flattenMessages(intent.messages, intent), ctx.lease.mode, { fileAttachments });
       const headers = client.headers(ctx.lease.token);
-      const source = new RestSource(client.transport, timeouts, url, headers, JSON.stringify(payload), ctx.lease.token);
+      const source = new RestSource(client, timeouts, url, headers, JSON.stringify(payload), ctx.lease.token);
       return new PrimedTurn(source, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode)).open();
     },
   };
@@ -55,7 +53,7 @@ class RestSource implements TurnSource<unknown> {
   private frames: AsyncIterator<unknown[]> | undefined;
 
   constructor(
-    private readonly http: GrokTransport,
+    private readonly client: GrokClient,
     private readonly t: UpstreamTimeouts,
     private readonly url: string,
     private readonly headers: Record<string, string>,
@@ -64,7 +62,7 @@ class RestSource implements TurnSource<unknown> {
   ) {}
 
   async start(): Promise<void> {
-    const res = await this.http.request(this.url, {
+    const res = await this.client.request(this.url, {
       method: 'POST',
       headers: this.headers,
       body: this.payload,
@@ -79,7 +77,7 @@ class RestSource implements TurnSource<unknown> {
     });
     this.body = res.body;
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
+      throw this.client.classifyHttp(res.statusCode, await readBounded(res.body), res.headers);
     }
     this.frames = parseFrameBatches(res.body)[Symbol.asyncIterator]();
   }
@@ -100,7 +98,7 @@ class RestSource implements TurnSource<unknown> {
   endOfStream(mapper: ResponseMapper, out: UpstreamEvent[]): void {
     mapper.finish(out);
     if (!mapper.sawFinal) {
-      throw mapper.hasContent ? upstreamErrors.incomplete('the stream ended without its final frame') : upstreamErrors.badResponse('the answer stream ended before any answer');
+      throw mapper.hasContent ? this.client.errors.incomplete('the stream ended without its final frame') : this.client.errors.badResponse('the answer stream ended before any answer');
     }
   }
 

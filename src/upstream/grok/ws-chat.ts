@@ -4,14 +4,13 @@ import type { ChatIntent } from '../../core/intent.js';
 import type { UpstreamError } from '../../errors.js';
 import type { ChatCallContext, ChatUpstream } from '../types.js';
 import { uploadAttachments } from './attachments.js';
-import { classifyHttp, classifyNetwork, upstreamErrors } from './classify.js';
 import type { GrokClient } from './client.js';
 import { flattenMessages } from './flatten.js';
 import { gatewayHeaders, gatewayUrl } from './mgw-connect.js';
 import { heartbeat, itemCreate, newGatewayTurnState, responseCreate, sessionCreate, translateEvent } from './mgw-events.js';
 import type { ResponseMapper } from './response-mapper.js';
 import { SessionIdentity } from './session-identity.js';
-import type { GrokSocket, GrokSocketOptions, GrokTransport } from './transport/index.js';
+import type { GrokSocket, GrokSocketOptions } from './transport/index.js';
 import { PrimedTurn, type TurnSource } from './turn-core.js';
 import { turnQuality } from './turn-quality.js';
 import { uploadFileV2 } from './upload.js';
@@ -40,7 +39,7 @@ export function createWsChatUpstream(client: GrokClient): ChatUpstream {
       ]);
       const options: GrokSocketOptions = { headers: gatewayHeaders(client, ctx.lease.token, uid), handshakeTimeoutMs: timeouts.connectMs, maxPayload: MAX_FRAME, account: ctx.lease.token };
       const first = (initId: string) => sessionCreate(initId, ctx.lease.mode, config.grok);
-      const source = new MgwSource(client.transport, gatewayUrl(client.baseUrl, uid), options, first, flattenMessages(intent.messages, intent), fileIds);
+      const source = new MgwSource(client, gatewayUrl(client.baseUrl, uid), options, first, flattenMessages(intent.messages, intent), fileIds);
       return new PrimedTurn(source, timeouts, ctx.signal, turnQuality(intent, config, ctx.lease.mode)).open();
     },
   };
@@ -80,7 +79,7 @@ class MgwSource implements TurnSource<Obj> {
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly http: GrokTransport,
+    private readonly client: GrokClient,
     private readonly url: string,
     private readonly options: GrokSocketOptions,
     private readonly first: (initId: string) => string,
@@ -90,13 +89,13 @@ class MgwSource implements TurnSource<Obj> {
 
   async start(): Promise<void> {
     const first = this.first(this.initId);
-    const ws = (this.ws = this.http.openWebSocket(this.url, this.options, {
+    const ws = (this.ws = this.client.openWebSocket(this.url, this.options, {
       onOpen: () => {
         ws.send(first);
         this.heartbeat = setInterval(() => ws.isOpen && ws.send(heartbeat()), HEARTBEAT_MS).unref();
       },
       onMessage: (text) => this.onMessage(text),
-      onError: (e) => this.fail(classifyNetwork(e)),
+      onError: (e) => this.fail(this.client.classifyNetwork(e)),
       onClose: (code) => {
         this.closedCode = code;
         this.notify();
@@ -133,9 +132,9 @@ class MgwSource implements TurnSource<Obj> {
   /** The socket closed before response.done: whatever failed first, a lost connection, or a cut answer. */
   endOfStream(mapper: ResponseMapper): void {
     if (this.failure) throw this.failure;
-    if (this.closedCode === 1006) throw classifyNetwork(Object.assign(new Error('gateway connection lost'), { code: 'ECONNRESET' }));
+    if (this.closedCode === 1006) throw this.client.classifyNetwork(Object.assign(new Error('gateway connection lost'), { code: 'ECONNRESET' }));
     const what = `the gateway closed the connection (code ${this.closedCode}) before response.done`;
-    throw mapper.hasContent ? upstreamErrors.incomplete(what) : upstreamErrors.badResponse(what);
+    throw mapper.hasContent ? this.client.errors.incomplete(what) : this.client.errors.badResponse(what);
   }
 
   cut(reason: UpstreamError): void {
@@ -193,7 +192,7 @@ class MgwSource implements TurnSource<Obj> {
 
   /** The upgrade was refused: classify its status and body like a REST answer (docs/upstream-grok.md §3.1). */
   private refused(status: number, headers: Record<string, string | string[]>, body: string): void {
-    this.fail(status >= 400 ? classifyHttp(status, body, headers) : upstreamErrors.badResponse(`the gateway answered HTTP ${status} instead of a WebSocket upgrade`, status));
+    this.fail(status >= 400 ? this.client.classifyHttp(status, body, headers) : this.client.errors.badResponse(`the gateway answered HTTP ${status} instead of a WebSocket upgrade`, status));
     this.closedCode ??= 1006;
     this.notify();
   }
