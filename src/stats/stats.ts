@@ -50,6 +50,7 @@ export class Stats implements StatsStore {
   private fileLines = 0;
   private rewrite = false;
   private dirty = false;
+  private saving: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private readonly file: string | null;
   private readonly logFile: string | null;
@@ -261,7 +262,14 @@ export class Stats implements StatsStore {
     return b;
   }
 
-  private async persist(): Promise<void> {
+  /** Saves one at a time (a rewrite must not race an append to the file it replaces). */
+  private persist(): Promise<void> {
+    const run = this.saving.then(() => this.persistOnce());
+    this.saving = run;
+    return run;
+  }
+
+  private async persistOnce(): Promise<void> {
     if (!this.file) return;
     // Age retention holds with no traffic too: each tick drops what has grown too old.
     if (this.prune()) this.dirty = true;
