@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 /**
  * Comments cite documents that ship with the repository: every `docs/api-contract.md §n[.m]` in
  * src/ names a section (`## n.`) and point (`m.` in that section) that exist, and no comment cites
- * the specs the project was built from ("API.md §…", "spec/…"), which users never get.
- * src/upstream/grok/ is left out of the second check until its comments are moved too
- * (docs/architecture.md, "What is left of issue 14").
+ * the specs the project was built from ("API.md §…", "spec/…"), which users never get. Every
+ * `docs/upstream-grok.md §n[.m]` and `docs/upstream-identity.md §n` names a heading
+ * (`## §n`, `### §n.m`) that exists.
  */
 const ROOT = resolve(__dirname, '../..');
 const SRC = join(ROOT, 'src');
@@ -34,6 +34,16 @@ function contractSections(): Map<number, Set<number>> {
 
 const files = sources(SRC);
 
+/** The `§n` / `§n.m` headings of a docs/ file written in that style. */
+function headedSections(doc: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of readFileSync(join(ROOT, doc), 'utf8').split('\n')) {
+    const h = /^#{2,3} §(\d+(?:\.\d+)?)\b/.exec(line);
+    if (h) out.add(h[1]!);
+  }
+  return out;
+}
+
 describe('documents cited in src/', () => {
   it('every docs/api-contract.md citation names a section and point that exist', () => {
     const sections = contractSections();
@@ -55,9 +65,29 @@ describe('documents cited in src/', () => {
     expect(missing).toEqual([]);
   });
 
-  it('no comment outside src/upstream/grok/ cites a document the repository does not have', () => {
-    const outside = files.filter((f) => !relative(SRC, f).startsWith('upstream/grok/'));
-    const bad = outside.flatMap((f) =>
+  it('every docs/upstream-grok.md and docs/upstream-identity.md citation names a section that exists', () => {
+    const cited: string[] = [];
+    const missing: string[] = [];
+    for (const doc of ['docs/upstream-grok.md', 'docs/upstream-identity.md']) {
+      const sections = headedSections(doc);
+      expect(sections.size, doc).toBeGreaterThan(3);
+      const pattern = new RegExp(`${doc.replace(/[./]/g, '\\$&')}((?:[\\s*,/–-]*(?:and )?§\\d+(?:\\.\\d+)?)+)`, 'g');
+      for (const f of files) {
+        for (const m of readFileSync(f, 'utf8').matchAll(pattern)) {
+          for (const n of m[1]!.matchAll(/§(\d+(?:\.\d+)?)/g)) {
+            const ref = `${relative(SRC, f)}: ${doc} §${n[1]}`;
+            cited.push(ref);
+            if (!sections.has(n[1]!)) missing.push(ref);
+          }
+        }
+      }
+    }
+    expect(cited.length).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
+  });
+
+  it('no comment cites a document the repository does not have', () => {
+    const bad = files.flatMap((f) =>
       readFileSync(f, 'utf8')
         .split('\n')
         .map((line, i) => ({ line, at: `${relative(SRC, f)}:${i + 1}` }))
