@@ -72,6 +72,16 @@ describe('cost per request from [[prices]]', () => {
 
     const { logs } = (await (await stack.admin('GET', '/admin/api/logs?limit=5')).json()) as { logs: { key_name: string; cost_usd: number | null }[] };
     expect(logs.filter((l) => l.key_name === 'cost-xai').map((l) => l.cost_usd)).toEqual(Array(4).fill(XAI_COST));
+
+    // The per-key usage history: the provider's own prompt and completion counts, the same cost.
+    const usageOf = async (name: string) =>
+      ((await (await stack.admin('GET', '/admin/api/usage/keys')).json()) as { keys: { key_name: string; requests: number; prompt_tokens: number; completion_tokens: number; cost_usd: number; cost_estimated_usd: number }[] }).keys.find((k) => k.key_name === name)!;
+    const xaiUsage = await usageOf('cost-xai');
+    expect(xaiUsage).toMatchObject({ requests: 4, prompt_tokens: 4 * USAGE.prompt_tokens, completion_tokens: 4 * USAGE.completion_tokens, cost_estimated_usd: 0 });
+    expect(xaiUsage.cost_usd).toBeCloseTo(4 * XAI_COST, 9);
+    const grokUsage = await usageOf('cost-grok');
+    expect(grokUsage).toMatchObject({ requests: 1, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens });
+    expect(grokUsage.cost_estimated_usd).toBeCloseTo(grokCost, 9);
   });
 
   it('counts no cost for a model without a price line; a changed table applies to the next request', async () => {
