@@ -46,6 +46,8 @@ export class PrimedTurn<T> {
   private readonly watchdog: Watchdog;
   private readonly mapper = new ResponseMapper();
   private timedOut = false;
+  /** The idle limit is counting (content flowed), not the first-byte one: what a timeout is named after. */
+  private idleClock = false;
   private primed = false;
   private released = false;
   /** The units of the last pull, consumed from `at`. */
@@ -61,7 +63,7 @@ export class PrimedTurn<T> {
   ) {
     this.watchdog = new Watchdog(t.firstByteMs, () => {
       this.timedOut = true;
-      this.source.cut(turnTimeout(this.primed, this.t));
+      this.source.cut(turnTimeout(this.idleClock, this.t));
     });
   }
 
@@ -144,7 +146,11 @@ export class PrimedTurn<T> {
   private async pull(): Promise<boolean> {
     // Once content flows (hidden reasoning while priming included), silence is what counts.
     const flowing = this.primed || this.mapper.hasContent;
-    if (flowing) this.watchdog.arm(this.t.idleMs);
+    if (flowing) {
+      // Replaces the first-byte timer still pending from the request (watchdog.ts).
+      this.idleClock = true;
+      this.watchdog.arm(this.t.idleMs);
+    }
     try {
       const units = await this.source.pull();
       if (!units) return false;
@@ -157,7 +163,7 @@ export class PrimedTurn<T> {
   }
 
   private classify(e: unknown): UpstreamError {
-    return turnFailure(e, { signal: this.signal, timedOut: this.timedOut, primed: this.primed, t: this.t });
+    return turnFailure(e, { signal: this.signal, timedOut: this.timedOut, idle: this.idleClock, t: this.t });
   }
 
   private release(clean: boolean): void {
