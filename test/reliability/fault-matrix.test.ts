@@ -14,6 +14,19 @@ import { saveFigures } from './figures.js';
 let fake: FakeGrok;
 beforeAll(async () => {
   fake = await startFakeGrok();
+  // One healthy turn per transport (streamed and not) before any timed case: the process's one-time
+  // costs (loading wreq's native side, its first sessions, JIT of the whole request path) otherwise
+  // land on the first concurrent batch, which is WebSocket 401 and anti-bot (about 2 s each on a
+  // loaded machine in an earlier run, against 0.1–0.3 s once warm).
+  for (const transport of TRANSPORTS) {
+    const stack = await startStack({ fake, overrides: { ...MATRIX_OVERRIDES, ...transportOverrides(transport) } });
+    try {
+      await stack.importTokens([`warmup-${transport}`]);
+      for (const stream of [false, true]) await chatOnce(stack, `warm-up ${transport} ${stream}`, stream);
+    } finally {
+      await stack.close();
+    }
+  }
 });
 
 interface Row extends Observed {
