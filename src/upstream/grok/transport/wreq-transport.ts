@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { createSession, createTransport, fetch as wreqFetch, type Session, type Transport } from 'wreq-js';
 import type { Config } from '../../../config/schema.js';
 import { readBounded } from '../../http-client.js';
@@ -53,21 +54,31 @@ export class WreqTransport implements GrokTransport {
   }
 
   async request(url: string, o: GrokRequest): Promise<GrokResponse> {
+    const sentWith = this.cloudflareState(o.account);
     const res = await this.requestOnce(url, o);
     const solver = this.config().grok.flaresolverr_url.trim();
     if (!solver || !isChallenge(res.statusCode, res.headers)) return res;
     // A Cloudflare challenge: solve it once through the same egress, then try again (docs/upstream-identity.md §4).
-    res.body.destroy();
+    const page = await readBounded(res.body);
     const egress = this.pool.pick(o.account);
     try {
       await this.solve(egress, url, solver);
     } catch (e) {
       // Counted against the egress: a challenge nobody can solve there is a reason to move its
-      // accounts elsewhere. The caller gets the challenge, classified as upstream_anti_bot.
+      // accounts elsewhere.
       this.pool.failed(egress, `challenge not solved: ${(e as Error).message}`);
-      return this.requestOnce(url, o);
     }
+    // Nothing new to show Cloudflare (the solver answered without a clearance, or with the one just
+    // refused): asking again would only fetch the same challenge. The caller gets this one,
+    // classified as upstream_anti_bot.
+    if (this.cloudflareState(o.account) === sentWith) return { statusCode: res.statusCode, headers: res.headers, body: Readable.from([Buffer.from(page)]) };
     return this.requestOnce(url, o);
+  }
+
+  /** What a request of this account shows Cloudflare: its egress, that egress's clearance and User-Agent. */
+  private cloudflareState(account: string | undefined): string {
+    const e = this.pool.pick(account);
+    return `${e.id}|${e.cf.get('cf_clearance') ?? ''}|${e.cfUserAgent ?? ''}`;
   }
 
   async refreshIdentity(account: string): Promise<void> {
