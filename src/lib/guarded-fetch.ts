@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { Allowlist, blockedReason } from './ip-policy.js';
 
 /**
- * The one way to fetch a URL a client gave us (DESIGN.md §3.8: `image_url`, `file_url`, …).
+ * The one way to fetch a URL a client gave us (docs/api-contract.md §4.2: `image_url`, `file_url`, …).
  *
  * - http and https only; credentials in the URL are refused.
  * - The host is resolved here and every address is checked (ip-policy.ts) unless the host or the

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 
 /**
- * Which addresses a URL a client gave us may reach (DESIGN.md §3.8). Everything that is not the
+ * Which addresses a URL a client gave us may reach (docs/api-contract.md §4.2). Everything that is not the
  * public internet is refused: loopback, RFC 1918 / ULA private ranges, link-local (cloud metadata
  * lives at 169.254.169.254), CGNAT, multicast, unspecified, documentation/benchmark ranges — and
  * the same addresses dressed up as IPv6 (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`,

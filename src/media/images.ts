@@ -95,7 +95,7 @@ export async function editImages(
   return { images, moderated };
 }
 
-/** Chat-path generation (§2.3): up to two images per request, ceil(n/2) requests in parallel. */
+/** Chat-path generation (docs/upstream-grok.md §7.2): up to two images per request, ceil(n/2) requests in parallel. */
 async function drawN(services: Services, model: ModelSpec, req: { prompt: string; n: number }, signal: AbortSignal, onImage?: (index: number, bytes: Buffer) => void): Promise<ImageBatch> {
   const images: Buffer[] = [];
   let moderated = 0;

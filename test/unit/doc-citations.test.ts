@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * Comments cite documents that ship with the repository: every `docs/api-contract.md §n[.m]` in
  * src/ names a section (`## n.`) and point (`m.` in that section) that exist, and no comment cites
- * the specs the project was built from ("API.md §…", "spec/…"), which users never get. Every
+ * the specs or notes the project was built from ("API.md §…", "DESIGN.md §…", "spec/…", "seeds/…"),
+ * which users never get, and no § stands without its document. Every
  * `docs/upstream-grok.md §n[.m]` and `docs/upstream-identity.md §n` names a heading
  * (`## §n`, `### §n.m`) that exists.
  */
@@ -91,12 +92,29 @@ describe('documents cited in src/', () => {
       readFileSync(f, 'utf8')
         .split('\n')
         .map((line, i) => ({ line, at: `${relative(SRC, f)}:${i + 1}` }))
-        .filter(({ line }) => /API\.md|spec\/|spec upstream-|upstream-(chat|drift|media-control)\.md|conformance\.md|design-research\.md/.test(line))
+        .filter(({ line }) =>
+          /API\.md|DESIGN\.md|spec\/|spec upstream-|upstream-(chat|drift|media-control)\.md|conformance\.md|design-research\.md|\/work\/shared|seeds\//.test(line),
+        )
         .map(({ at }) => at),
     );
     expect(bad).toEqual([]);
     // Any other docs/*.md a comment names exists.
     const named = new Set(files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/docs\/[\w.-]+\.md/g)].map((m) => m[0])));
     for (const d of named) expect(existsSync(join(ROOT, d)), d).toBe(true);
+  });
+
+  it('every § names its document (docs/*.md or an RFC), so a reader knows where to look', () => {
+    // Strip each citation chain that starts with a document ("docs/x.md §4.2, §4.3 and §10.1",
+    // "RFC 9110 §10.2.3", also across a comment's line break); any § left has no document.
+    const chain = /(?:docs\/[\w.-]+\.md|RFC \d+),?(?:[\s*,/–(-]*(?:and |or )?§?\d+(?:\.\d+)*)+/g;
+    const bare = files.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .replace(chain, (m) => m.replace(/§/g, ''))
+        .split('\n')
+        .map((line, i) => ({ line, at: `${relative(SRC, f)}:${i + 1}` }))
+        .filter(({ line }) => line.includes('§'))
+        .map(({ at, line }) => `${at}: ${line.trim()}`),
+    );
+    expect(bare).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * One Lua script per mutating store operation (DESIGN.md §3.5). Each runs atomically inside
+ * One Lua script per mutating store operation (docs/architecture.md, *The store*). Each runs atomically inside
  * Redis, so any number of instances can lease and report against one pool. Time and randomness
  * come in as arguments (scripts must be deterministic and the clock injectable in tests).
  */
