@@ -96,7 +96,8 @@ function navigationHeaders(config: Config, token: string): Record<string, string
  * means the connection and the handshake worked; what the answer says is the Cloudflare layer's.
  */
 export async function probe(config: Config, transport: GrokTransport, token: string): Promise<Probe> {
-  const base = new GrokClient(config, transport).baseUrl;
+  const client = new GrokClient(config, transport);
+  const base = client.baseUrl;
   const host = new URL(base).host;
   const startedAt = Date.now();
   const connectMs = config.timeout.connect_sec * 1000;
@@ -105,7 +106,7 @@ export async function probe(config: Config, transport: GrokTransport, token: str
   let egress: EgressStatus | undefined;
   const result = await timed('tcp_tls', async () => {
     try {
-      const res = await transport.request(`${base}/`, {
+      const res = await client.request(`${base}/`, {
         method: 'GET',
         headers: navigationHeaders(config, token),
         account: token,

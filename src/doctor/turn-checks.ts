@@ -1,6 +1,6 @@
 import type { ChatIntent } from '../core/intent.js';
 import type { ModelSpec } from '../core/models.js';
-import { classifyHttp, classifyNetwork, isAbort, upstreamErrors } from '../upstream/grok/classify.js';
+import { isAbort, upstreamErrors } from '../upstream/grok/classify.js';
 import { imagineHeaders, imagineUrl } from '../upstream/grok/imagine/ws-client.js';
 import { createRestChatUpstream } from '../upstream/grok/rest-chat.js';
 import { createWsChatUpstream } from '../upstream/grok/ws-chat.js';
@@ -61,7 +61,8 @@ export function checkWsChat(ctx: AccountContext): Promise<LayerResult> {
 /** The imagine socket's upgrade, through the same transport and egress as image generation. */
 export function checkImagineHandshake(ctx: AccountContext): Promise<LayerResult> {
   return timed('imagine_ws', () => {
-    const { config, transport, token } = ctx;
+    const { config, token } = ctx;
+    // Through the GrokClient like every other grok.com call: its URL, headers, transport and classifier.
     const client = doctorClient(ctx);
     const handshakeMs = config.timeout.connect_sec * 1000 + config.timeout.first_byte_sec * 1000;
     const started = performance.now();
@@ -74,20 +75,20 @@ export function checkImagineHandshake(ctx: AccountContext): Promise<LayerResult>
         clearTimeout(timer);
         resolve(r);
       };
-      const socket = transport.openWebSocket(imagineUrl(client), { headers: imagineHeaders(client, token), handshakeTimeoutMs: handshakeMs, maxPayload: 1024 * 1024, account: token }, {
+      const socket = client.openWebSocket(imagineUrl(client), { headers: imagineHeaders(client, token), handshakeTimeoutMs: handshakeMs, maxPayload: 1024 * 1024, account: token }, {
         onOpen: () => {
           finish(layer('imagine_ws', 'ok', `Handshake accepted in ${Math.round(performance.now() - started)} ms; closed again without generating anything.`));
           socket.close(1000);
         },
         onMessage: () => {},
-        onRefused: (status, headers, body) => finish(failedLayer('imagine_ws', classifyHttp(status || 502, body, headers), ctx)),
-        onError: (e) => finish(failedLayer('imagine_ws', classifyNetwork(e), ctx)),
-        onClose: (code) => finish(failedLayer('imagine_ws', upstreamErrors.badResponse(`the imagine socket closed (code ${code}) before its handshake finished`, 0), ctx)),
+        onRefused: (status, headers, body) => finish(failedLayer('imagine_ws', client.classifyHttp(status || 502, body, headers), ctx)),
+        onError: (e) => finish(failedLayer('imagine_ws', client.classifyNetwork(e), ctx)),
+        onClose: (code) => finish(failedLayer('imagine_ws', client.errors.badResponse(`the imagine socket closed (code ${code}) before its handshake finished`, 0), ctx)),
       });
       if (settled) return;
       timer = setTimeout(() => {
         socket.terminate();
-        finish(failedLayer('imagine_ws', upstreamErrors.timeout('the imagine handshake'), ctx));
+        finish(failedLayer('imagine_ws', client.errors.timeout('the imagine handshake'), ctx));
       }, handshakeMs + 1000);
     });
   });
