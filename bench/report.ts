@@ -134,7 +134,10 @@ function tables(r: BenchResults, env: ReturnType<typeof environment>): string {
   out.push('| target | RSS at rest | RSS idle before streams | RSS under open streams | streams open | per stream | left open after abort | soak req/s | soak p99 ms | RSS before soak | after soak | 2 s later | idle after soak | soak growth (idle − before) |');
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of Object.keys(r.restKb)) {
-    const h = r.holds.find((x) => x.target === name);
+    let h = r.holds.find((x) => x.target === name);
+    // proxy-xai runs in the proxy's process, right after that process's own hold: its RSS is still
+    // moving from the previous phase, so a per-stream figure would mean nothing.
+    if (name === 'proxy-xai' && r.holds.some((x) => x.target === 'proxy')) h = h && { ...h, perStreamKb: NaN, underKb: NaN, idleKb: NaN };
     const s = r.soaks.find((x) => x.target === name);
     out.push(
       `| ${name} | ${kb(r.restKb[name]!)} | ${h ? kb(h.idleKb) : '–'} | ${h ? kb(h.underKb) : '–'} | ${h ? `${h.open}/${h.streams}` : '–'} | ${h ? `${f(h.perStreamKb, 1)} KiB` : '–'} | ${h?.leftOpenAfterAbort ?? '–'} | ` +
