@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
 import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
 import { parseExposition, total } from '../metrics/scrape.js';
-import { cleanupAll, startServer } from './procs.js';
+import { cleanupAll, requestLogPids, startServer, until, waitForWorkers } from './procs.js';
 
 let fake: FakeGrok;
 const prefix = uniquePrefix('metrics-workers');
@@ -29,10 +29,14 @@ async function scrapeFresh(url: string) {
 
 describe('/metrics over SERVER_WORKERS', () => {
   it('sums both workers’ request counts and reports shared gauges once', async () => {
+    // LOG_LEVEL info: each worker's "Server listening" line and the request lines carry its pid.
     const server = await startServer(
-      { SERVER_WORKERS: '2', SERVER_STORAGE_TYPE: 'redis', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, GROK_BASE_URL: fake.url },
-      '[token]\nsync_on_import = false\nauto_refresh = false\n[log]\nrequests = false\n',
+      { SERVER_WORKERS: '2', SERVER_STORAGE_TYPE: 'redis', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, GROK_BASE_URL: fake.url, LOG_LEVEL: 'info' },
+      '[token]\nsync_on_import = false\nauto_refresh = false\n[log]\nrequests = true\n',
     );
+    // /health answered once the first worker listened; the second may still be starting, and
+    // until it listens every connection goes to the first (which would sum nothing).
+    const workers = await waitForWorkers(server, 2);
     await server.admin('POST', '/admin/api/tokens', { tokens: ['metrics-workers-1', 'metrics-workers-2'] });
     const n = 12;
     // Fresh connections: node:cluster's primary deals them out round-robin (its default on Linux),
@@ -46,6 +50,15 @@ describe('/metrics over SERVER_WORKERS', () => {
       expect(res.status).toBe(200);
       await res.text();
     }
+    // Both workers served some of them (the premise of the sums below), and only workers did.
+    // (The line is written after the answer went out: wait until all n are in.)
+    const byPid = await until(async () => {
+      const pids = requestLogPids(server.output(), '/v1/chat/completions');
+      return pids.length >= n ? pids : undefined;
+    }, 10_000, 'the request log lines');
+    expect(byPid).toHaveLength(n);
+    expect(new Set(byPid)).toEqual(workers);
+    expect(workers.has(server.child.pid!)).toBe(false);
     const served = { route: '/v1/chat/completions', status: '200' };
     for (let i = 0; i < 4; i++) {
       const s = await scrapeFresh(server.url);

@@ -104,6 +104,49 @@ export async function privateRedis(): Promise<RedisProc> {
   return self;
 }
 
+/**
+ * The pids of the worker processes that logged Fastify's "Server listening" line (needs
+ * LOG_LEVEL=info or lower). With SERVER_WORKERS > 1, /health answers once the first worker
+ * listens; wait for all of them with `waitForWorkers` before sending requests that must be
+ * dealt out among the workers.
+ */
+export function listeningPids(output: string): Set<number> {
+  const pids = new Set<number>();
+  for (const line of output.split('\n')) {
+    if (!line.includes('Server listening at')) continue;
+    try {
+      const pid = (JSON.parse(line) as { pid?: unknown }).pid;
+      if (typeof pid === 'number') pids.add(pid);
+    } catch {
+      // not a log line
+    }
+  }
+  return pids;
+}
+
+/** Resolves with the workers' pids once `count` of them listen (the primary's own pid is never one). */
+export async function waitForWorkers(proc: Pick<Proc, 'output'>, count: number, ms = 30_000): Promise<Set<number>> {
+  return until(async () => {
+    const pids = listeningPids(proc.output());
+    return pids.size >= count ? pids : undefined;
+  }, ms, `${count} workers listening`);
+}
+
+/** The pid of each `request` log line (config `log.requests = true`, LOG_LEVEL=info) for `url`. */
+export function requestLogPids(output: string, url: string): number[] {
+  const pids: number[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.includes('"msg":"request"')) continue;
+    try {
+      const l = JSON.parse(line) as { pid?: unknown; url?: unknown };
+      if (l.url === url && typeof l.pid === 'number') pids.push(l.pid);
+    } catch {
+      // not a log line
+    }
+  }
+  return pids;
+}
+
 /** Polls `fn` until it returns a truthy value (or throws after `ms`). */
 export async function until<T>(fn: () => Promise<T>, ms = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + ms;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { assertRedisUp, dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../contract/redis-helpers.js';
 import { startFakeGrok, type FakeGrok } from '../fake-grok/server.js';
-import { cleanupAll, startServer } from '../multi/procs.js';
+import { cleanupAll, startServer, waitForWorkers } from '../multi/procs.js';
 import { startOtlpReceiver, type OtlpReceiver } from './otlp-receiver.js';
 
 let fake: FakeGrok;
@@ -34,9 +34,14 @@ it('exports every request’s spans from the worker that served it', async () =>
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '50',
+      // Each worker's "Server listening" line (with its pid) is an info line.
+      LOG_LEVEL: 'info',
     },
     '[token]\nsync_on_import = false\nauto_refresh = false\n',
   );
+  // /health answered once the first worker listened: wait for both, so that the fresh
+  // connections below are dealt out between them.
+  const workers = await waitForWorkers(server, 2);
   await server.admin('POST', '/admin/api/tokens', { tokens: ['tracing-workers-1', 'tracing-workers-2'] });
   const chat = async (i: number) => {
     // A fresh connection each: the primary deals them out round-robin.
@@ -48,21 +53,15 @@ it('exports every request’s spans from the worker that served it', async () =>
     expect(res.status).toBe(200);
     await res.text();
   };
-  const servedBy = () => new Set(receiver.spans().filter((s) => s.name === 'POST /v1/chat/completions').map((s) => s.resource['process.pid']));
-  // /health answers as soon as one worker listens: go on until both have served (and exported).
-  let n = 0;
-  while (servedBy().size < 2 && n < 100) {
-    await chat(n++);
-    if (servedBy().size < 2) await receiver.waitFor(() => servedBy().size >= 2, 300).catch(() => {});
-  }
-  for (let i = 0; i < 4; i++) await chat(n++);
+  const n = 8;
+  for (let i = 0; i < n; i++) await chat(i);
   server.child.kill('SIGTERM');
   expect(await server.exited).toBe(0);
 
   const chats = receiver.spans().filter((s) => s.name === 'POST /v1/chat/completions');
   expect(chats).toHaveLength(n);
   const pids = new Set(chats.map((s) => s.resource['process.pid']));
-  expect(pids.size).toBe(2);
+  expect(pids).toEqual(workers);
   expect(pids.has(server.child.pid!)).toBe(false);
   // Each request's attempt came from the same worker as its request span.
   const attempts = receiver.spans().filter((s) => s.name === 'upstream.attempt');
