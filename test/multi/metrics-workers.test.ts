@@ -52,10 +52,8 @@ describe('/metrics over SERVER_WORKERS', () => {
     }
     // Both workers served some of them (the premise of the sums below), and only workers did.
     // (The line is written after the answer went out: wait until all n are in.)
-    const byPid = await until(async () => {
-      const pids = requestLogPids(server.output(), '/v1/chat/completions');
-      return pids.length >= n ? pids : undefined;
-    }, 10_000, 'the request log lines');
+    await until(async () => requestLogPids(server.output(), '/v1/chat/completions').length >= n, 10_000, 'the request log lines');
+    const byPid = requestLogPids(server.output(), '/v1/chat/completions');
     expect(byPid).toHaveLength(n);
     expect(new Set(byPid)).toEqual(workers);
     expect(workers.has(server.child.pid!)).toBe(false);

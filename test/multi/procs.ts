@@ -126,10 +126,8 @@ export function listeningPids(output: string): Set<number> {
 
 /** Resolves with the workers' pids once `count` of them listen (the primary's own pid is never one). */
 export async function waitForWorkers(proc: Pick<Proc, 'output'>, count: number, ms = 30_000): Promise<Set<number>> {
-  return until(async () => {
-    const pids = listeningPids(proc.output());
-    return pids.size >= count ? pids : undefined;
-  }, ms, `${count} workers listening`);
+  await until(async () => listeningPids(proc.output()).size >= count, ms, `${count} workers listening`);
+  return listeningPids(proc.output());
 }
 
 /** The pid of each `request` log line (config `log.requests = true`, LOG_LEVEL=info) for `url`. */
