@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
 import type { Config } from '../../../config/schema.js';
@@ -19,6 +19,8 @@ export class UndiciTransport implements GrokTransport {
   readonly name = 'undici';
   private readonly dispatcher: Dispatcher;
   private readonly ca: string[] | undefined;
+  /** Built once: given `ca`, Node would parse ~150 PEM roots again for every socket (one per turn). */
+  private readonly secureContext: SecureContext | undefined;
 
   constructor(
     private readonly config: () => Config,
@@ -26,6 +28,7 @@ export class UndiciTransport implements GrokTransport {
   ) {
     const caFile = config().grok.ca_file.trim();
     this.ca = caFile ? [...rootCertificates, readFileSync(caFile, 'utf8')] : undefined;
+    this.secureContext = this.ca ? createSecureContext({ ca: this.ca }) : undefined;
     this.dispatcher = createDispatcher(config(), this.ca);
   }
 
@@ -51,7 +54,7 @@ export class UndiciTransport implements GrokTransport {
       handshakeTimeout: o.handshakeTimeoutMs,
       maxPayload: o.maxPayload,
       perMessageDeflate: false,
-      ...(this.ca ? { ca: this.ca } : {}),
+      ...(this.secureContext ? { secureContext: this.secureContext } : {}),
       ...(createConnection ? { createConnection: createConnection as never } : {}),
     });
     ws.on('unexpected-response', (req, res: IncomingMessage) => {
