@@ -12,7 +12,11 @@ export class ConfigError extends Error {
 
 type Tree = Record<string, unknown>;
 
-/** Environment variable → dotted config key (docs/api-contract.md §2.2). Only this module reads process.env. */
+/**
+ * Environment variable → dotted config key (docs/api-contract.md §2.2). No other module reads
+ * configuration from process.env (tracing reads the OTEL_* variables the OpenTelemetry SDK
+ * defines, src/tracing/tracing.ts; the doctor CLI its DOCTOR_SSO_TOKEN).
+ */
 const ENV_KEYS: Record<string, string> = {
   SERVER_HOST: 'server.host',
   SERVER_PORT: 'server.port',
