@@ -100,6 +100,8 @@ lines.push(
   'Before the first byte a fault fails over to the healthy account or becomes an OpenAI error; after the first streamed byte it becomes an',
   'in-band error event followed by `data: [DONE]`. Timeouts are shortened for the matrix (`[timeout] first_byte_sec = 3`, `idle_sec = 0.5`); a stall after the first answer token is cut by the idle limit (about 0.5 s). One healthy turn per transport runs before the timed cases, so the process\'s one-time start-up costs (wreq\'s native side, JIT) do not land on the first cases.',
   '',
+  'WebSocket failures before the first byte: an earlier run (2026-12-04 16:39 UTC) showed 401 and anti-bot at 1.75–2.1 s on the WebSocket against 0.14–0.22 s on REST. That was the process warming up (wreq\'s native side, its first sessions, JIT) on the first concurrent batch of cases, which was exactly WebSocket 401 × 4 and anti-bot: with REST run first, REST\'s 401s took 0.74–1.03 s instead. Measured one at a time on a warm process, a refused WebSocket turn fails in 20–28 ms against 11–12 ms on REST; the difference is two round trips the gateway needs (the account\'s user id from `/api/auth/session`, once per account, and the plain GET that reads a refused upgrade\'s reason), amplified in the table above by five concurrent cases sharing two CPUs.',
+  '',
 );
 const faults = [...new Set(rows.map((r) => r.fault))];
 const matrixPass = rows.filter((r) => matrix.tests.some((t) => t.status === 'passed' && t.name.includes(`over ${r.transport}`) && t.name.includes(`${r.fault}, ${r.stream ? 'stream' : 'non-stream'}, ${r.healthy ? 'with a healthy account' : 'alone'}`))).length;
