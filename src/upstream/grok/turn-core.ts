@@ -37,8 +37,8 @@ export interface TurnSource<T> {
  * turn-quality.ts — rejects with a classified error the pool can retry on another account.
  * Events seen while priming (ids, hidden reasoning) are held back and delivered first.
  *
- * It owns the silence watchdog (first byte while priming, idle between reads afterwards, counted
- * only while waiting on grok.com), the client-abort listener, the classification of failures
+ * It owns the silence watchdog (first byte from the request until content flows, hidden reasoning
+ * included; idle between reads from then on, counted only while waiting on grok.com), the client-abort listener, the classification of failures
  * (turnFailure: client abort, then our timeout, then the network) and the one release of the
  * source, on every path: error, client abort, early `return()`, or the end of the turn.
  */
