@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { clientKeyOf, presentedKey, safeEqual } from '../http/auth.js';
+import { onFirstByte } from '../http/first-byte.js';
 import type { Services } from '../services.js';
 import { requestNote } from '../stats/request-meta.js';
 import { clusterMetrics } from './cluster-metrics.js';
@@ -36,21 +37,9 @@ export function installMetrics(app: FastifyInstance, services: Services): void {
   app.addHook('onRequest', async (req, reply) => {
     const timing: Timing = { start: process.hrtime.bigint(), firstByte: null };
     timings.set(req, timing);
-    // The first body byte, whichever way the route writes (fastify's send, a piped or hijacked stream).
-    const raw = reply.raw;
-    const mark = () => {
+    onFirstByte(reply.raw, () => {
       timing.firstByte ??= process.hrtime.bigint();
-    };
-    const write = raw.write;
-    raw.write = function (this: typeof raw, ...args: unknown[]) {
-      mark();
-      return (write as (...a: unknown[]) => boolean).apply(this, args);
-    } as typeof raw.write;
-    const end = raw.end;
-    raw.end = function (this: typeof raw, ...args: unknown[]) {
-      mark();
-      return (end as (...a: unknown[]) => typeof raw).apply(this, args);
-    } as typeof raw.end;
+    });
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -19,6 +19,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { clientKeyOf } from '../http/auth.js';
+import { onFirstByte } from '../http/first-byte.js';
 import { providerOfAccount } from '../metrics/registry.js';
 import { requestNote } from '../stats/request-meta.js';
 import { ATTR, startServerSpan } from './tracing.js';
@@ -80,24 +81,10 @@ export function installTracingHooks(app: FastifyInstance): void {
     );
     const t: RequestTrace = { span, ctx: trace.setSpan(parent, span), ended: false };
     traces.set(req, t);
-    // The first body byte, whichever way the route writes (fastify's send, a piped or hijacked stream).
     const raw = reply.raw;
-    let first = true;
-    const mark = () => {
-      if (!first) return;
-      first = false;
+    onFirstByte(raw, () => {
       if (!t.ended) span.addEvent('first_byte');
-    };
-    const write = raw.write;
-    raw.write = function (this: typeof raw, ...args: unknown[]) {
-      mark();
-      return (write as (...a: unknown[]) => boolean).apply(this, args);
-    } as typeof raw.write;
-    const end = raw.end;
-    raw.end = function (this: typeof raw, ...args: unknown[]) {
-      mark();
-      return (end as (...a: unknown[]) => typeof raw).apply(this, args);
-    } as typeof raw.end;
+    });
     // A client that leaves mid-answer: no onResponse; the span still ends.
     raw.once('close', () => finish(req, reply, t, !raw.writableFinished));
     context.with(t.ctx, done);
