@@ -4,7 +4,6 @@
  */
 
 export type AlertKind = 'pool_exhausted' | 'account_invalid' | 'usable_accounts_low' | 'quota_low';
-export const ALERT_KINDS: readonly AlertKind[] = ['pool_exhausted', 'account_invalid', 'usable_accounts_low', 'quota_low'];
 export type AlertFormat = 'generic' | 'slack' | 'discord';
 
 export interface Alert {

@@ -33,8 +33,6 @@ export function serveClusterMetrics(): void {
   });
 }
 
-export const aggregatedContentType = AggregatorRegistry.PROMETHEUS_CONTENT_TYPE;
-
 let nextId = 0;
 const waiting = new Map<number, (a: Answer) => void>();
 let listening = false;
