@@ -99,7 +99,7 @@ describe('chat completions with the openai SDK', () => {
     // grok-4 → auto, falling back to fast: basic accounts only have fast.
     expect(sent.body.modeId).toBe(sent.token === 'tok-super-1' ? 'auto' : 'fast');
     expect(sent.cookies.sso).toMatch(/^tok-/);
-    // The mgw upgrade carries no statsig and no request id (spec §1.3).
+    // The mgw upgrade carries no statsig and no request id (docs/upstream-grok.md §1.3).
     if (transport === 'rest') expect(sent.headers['x-statsig-id']).toBeTruthy();
     else expect(sent.headers['x-statsig-id']).toBeUndefined();
     expect(sent.headers['user-agent']).toContain('Mozilla/5.0');

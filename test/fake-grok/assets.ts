@@ -4,7 +4,7 @@ import { sendJson } from './http.js';
 import { ERROR_BODIES } from './ndjson.js';
 
 /**
- * Generated and uploaded files of the fake (spec/upstream-media-control.md §2.2, §2.6, §2.8):
+ * Generated and uploaded files of the fake (docs/upstream-grok.md §2.3, §7.5, §7.6):
  * `GET <assets>/users/<uid>/…` serves bytes only to the owning account's sso cookie (like
  * assets.grok.com, which answers 403 without it), upload v2 stores multipart files, and media
  * posts hand out ids.

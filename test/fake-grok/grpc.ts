@@ -1,5 +1,5 @@
 /**
- * The account-setup endpoints of the NSFW enablement (spec upstream-media-control.md §4.5):
+ * The account-setup endpoints of the NSFW enablement (docs/upstream-grok.md §8):
  * gRPC-web `SetTosAcceptedVersion` (accounts.x.ai) and `UpdateUserFeatureControls` (grok.com),
  * and REST `set-birth-date`. Frames are checked byte for byte; answers carry the status in a
  * trailer frame, as grpc-web does. A dead credential gets grpc-status 16 in a 200, like gRPC.

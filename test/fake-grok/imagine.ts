@@ -9,7 +9,7 @@ import { colourFor, makePng } from './media-fixtures.js';
 import type { RecordedRequest } from './types.js';
 
 /**
- * The imagine WebSocket, `/ws/imagine/listen` (spec/upstream-media-control.md §2.4, new/G form):
+ * The imagine WebSocket, `/ws/imagine/listen` (docs/upstream-grok.md §7.1):
  * handshake refused with 401 (no or invalid token), 403 (blocked / anti-bot) or 429 (limited);
  * per prompt it runs `num_generations` slots, interleaving `json start_stage`, a partial
  * `image` (50 %), the final `image` (100 %) and `json completed` — slot 0's `completed` arrives

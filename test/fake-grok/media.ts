@@ -47,8 +47,8 @@ export async function handleMedia(state: FakeState, ex: Exchange, path: string, 
 const line = (response: Record<string, unknown>) => JSON.stringify({ result: { response } }) + '\n';
 
 /**
- * Image edit (§2.5 G: `inputAssets` must be uploaded file ids of this account) and chat-path
- * drawing (§2.3): `streamingImageGenerationResponse` frames at 50 % and 100 % per image.
+ * Image edit (docs/upstream-grok.md §7.3: `inputAssets` must be uploaded file ids of this account) and chat-path
+ * drawing (docs/upstream-grok.md §7.2): `streamingImageGenerationResponse` frames at 50 % and 100 % per image.
  * `[moderated]` in the prompt ends every image moderated.
  */
 async function handleImageStream(state: FakeState, ex: Exchange, kind: 'edit' | 'draw'): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Turns the REST NDJSON lines a scenario plans (scenarios.ts) into mgw gateway events
- * (spec/upstream-chat.md §3.3), so one script gives the same answer on both transports. The
+ * (docs/upstream-grok.md §3.3), so one script gives the same answer on both transports. The
  * shape is the one frames captured from grok.com in 2026-10 show: every chunk event names its
  * `response_id`/`item_id` and carries `metadata {step_id, phase_index}`; reasoning goes out on the
  * channel the plan names (notetaker header / summary, THINKING, …), with a `phase_marker`

@@ -3,7 +3,7 @@ import { sendJson } from './http.js';
 import { ERROR_BODIES } from './ndjson.js';
 
 /**
- * POST /http/upload-file-v2/direct (HEAD, spec/upstream-chat.md §2.6): multipart/form-data with one
+ * POST /http/upload-file-v2/direct (docs/upstream-grok.md §2.3): multipart/form-data with one
  * part `name="file"; filename=…` and the part's Content-Type. Answers the HEAD fixture shape
  * `{"uploadId","fileMetadata":{"fileMetadataId","fileUri"}}` and records the bytes in `fake.uploads`.
  */

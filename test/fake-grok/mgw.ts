@@ -1,5 +1,5 @@
 /**
- * The fake mgw WebSocket gateway (spec/upstream-chat.md §3, §10 mgw) plus `/api/auth/session`.
+ * The fake mgw WebSocket gateway (docs/upstream-grok.md §3) plus `/api/auth/session`.
  * Account states behave as on REST (accounts.ts), scripts answer the same (the REST lines planned
  * by scenarios.ts are converted by mgw-convert.ts), and each turn is recorded in `fake.requests`
  * under path `/ws/mgw/` with a REST-like body (`message`, `modeId`, `fileAttachments` + the raw

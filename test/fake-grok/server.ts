@@ -1,6 +1,6 @@
 /**
  * A fake grok.com (REST, modeId generation) on a real node:http server, for tests and benchmarks.
- * Protocol reference: /work/shared/spec/upstream-chat.md §1.2–1.5, 2.3, 2.5, 2.6, 4, 5, 9, 10.
+ * Protocol reference: docs/upstream-grok.md §1.2–§1.5, §2.1–§2.3, §4, §5, §6.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
@@ -205,7 +205,7 @@ export async function startFakeGrok(opts: { port?: number; host?: string; requir
     });
   };
   const listeners = (srv: Server) => {
-    attachMgw(state, srv, opts.bench); // the mgw WebSocket gateway (spec §3)
+    attachMgw(state, srv, opts.bench); // the mgw WebSocket gateway (docs/upstream-grok.md §3)
     attachImagine(srv, state);
     srv.on('request', onRequest);
   };

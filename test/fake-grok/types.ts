@@ -128,7 +128,7 @@ export interface FakeGrok {
   videoGeneration: VideoGeneration;
 }
 
-/** Account settings changed by the NSFW enablement calls (spec upstream-media-control.md §4.5). */
+/** Account settings changed by the NSFW enablement calls (docs/upstream-grok.md §8). */
 export interface UserSettings {
   /** Accepted on accounts.x.ai (SetTosAcceptedVersion). */
   tosVersion: number | null;

@@ -6,7 +6,7 @@ import { ERROR_BODIES } from './ndjson.js';
 import { makeMp4 } from './media-fixtures.js';
 
 /**
- * Video generation on `conversations/new` (spec/upstream-media-control.md §2.7, G shape):
+ * Video generation on `conversations/new` (docs/upstream-grok.md §7.4):
  * `mediaGenInput.textToVideo` (current) or, only while the fake plays a grok.com from before
  * 2026-08-20 (`videoGeneration = 'legacy'`), `videoGenModelConfig` with a media post as parent
  * (+ `imageReferences` for image to video). Today's grok.com refuses that form with a 400. Streams `streamingVideoGenerationResponse` frames with rising progress, then the final

@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 describe('NSFW enablement', () => {
-  it('frames the requests as spec §4.5 shows them', () => {
+  it('frames the requests as docs/upstream-grok.md §8 describes them', () => {
     expect(nsfwPayload(true).length).toBe(0x20);
     expect(grpcFrame(nsfwPayload(true)).subarray(0, 13).toString('hex')).toBe('00000000200a021001121a0a18');
     expect(grpcFrame(nsfwPayload(false)).subarray(5, 9).toString('hex')).toBe('0a021000');

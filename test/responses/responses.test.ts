@@ -25,7 +25,7 @@ const call = (method: string, path: string, body?: unknown) =>
   });
 const lastPrompt = () => stack.fake.requests.filter(isChatTurn).at(-1)!.body.message as string;
 
-/** Checks the stream invariants of conformance.md §4.3 and returns the events. */
+/** Checks the stream invariants (docs/api-contract.md §12.4) and returns the events. */
 function checkStream(events: Record<string, unknown>[]): void {
   events.forEach((e, i) => {
     expectValidEvent(e);

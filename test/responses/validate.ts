@@ -1,10 +1,10 @@
 import { expectValid, loadOpenAiSpec } from '../helpers/openapi.js';
 
 /**
- * Responses validation against the official spec, with the documented spec/API disagreements of
- * conformance.md §1.3 allowlisted: `user: null` (the spec types it string only) and `usage: null`
+ * Responses validation against the official spec, with the two places where OpenAI's API answers
+ * what its own spec does not allow let through: `user: null` (the spec types it string only) and `usage: null`
  * in created/in_progress snapshots (the spec does not mark it nullable). Each stream event is
- * checked against its own schema from ResponseStreamEvent.anyOf (conformance.md §1.4 step 5).
+ * checked against its own schema from ResponseStreamEvent.anyOf (the event's `type` picks it).
  */
 const spec = loadOpenAiSpec<{
   components: { schemas: Record<string, { anyOf?: { $ref: string }[]; properties?: Record<string, { enum?: string[] }> }> };

@@ -3,8 +3,8 @@ import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * Comments cite documents that ship with the repository: every `docs/api-contract.md §n[.m]` in
- * src/ names a section (`## n.`) and point (`m.` in that section) that exist, and no comment cites
+ * Comments (in src/ and test/) cite documents that ship with the repository: every
+ * `docs/api-contract.md §n[.m]` in src/ names a section (`## n.`) and point (`m.` in that section) that exist, and no comment cites
  * the specs or notes the project was built from ("API.md §…", "DESIGN.md §…", "spec/…", "seeds/…"),
  * which users never get, and no § stands without its document. Every
  * `docs/upstream-grok.md §n[.m]` and `docs/upstream-identity.md §n` names a heading
@@ -34,6 +34,8 @@ function contractSections(): Map<number, Set<number>> {
 }
 
 const files = sources(SRC);
+/** src/ and test/ (tests and fakes cite the protocol too); not this file, whose patterns name what is refused. */
+const everywhere = [...files, ...sources(join(ROOT, 'test')).filter((f) => f !== __filename)];
 
 /** The `§n` / `§n.m` headings of a docs/ file written in that style. */
 function headedSections(doc: string): Set<string> {
@@ -45,7 +47,7 @@ function headedSections(doc: string): Set<string> {
   return out;
 }
 
-describe('documents cited in src/', () => {
+describe('documents cited in src/ and test/', () => {
   it('every docs/api-contract.md citation names a section and point that exist', () => {
     const sections = contractSections();
     expect(sections.size).toBeGreaterThan(5);
@@ -73,10 +75,10 @@ describe('documents cited in src/', () => {
       const sections = headedSections(doc);
       expect(sections.size, doc).toBeGreaterThan(3);
       const pattern = new RegExp(`${doc.replace(/[./]/g, '\\$&')}((?:[\\s*,/–-]*(?:and )?§\\d+(?:\\.\\d+)?)+)`, 'g');
-      for (const f of files) {
+      for (const f of everywhere) {
         for (const m of readFileSync(f, 'utf8').matchAll(pattern)) {
           for (const n of m[1]!.matchAll(/§(\d+(?:\.\d+)?)/g)) {
-            const ref = `${relative(SRC, f)}: ${doc} §${n[1]}`;
+            const ref = `${relative(ROOT, f)}: ${doc} §${n[1]}`;
             cited.push(ref);
             if (!sections.has(n[1]!)) missing.push(ref);
           }
@@ -88,10 +90,10 @@ describe('documents cited in src/', () => {
   });
 
   it('no comment cites a document the repository does not have', () => {
-    const bad = files.flatMap((f) =>
+    const bad = everywhere.flatMap((f) =>
       readFileSync(f, 'utf8')
         .split('\n')
-        .map((line, i) => ({ line, at: `${relative(SRC, f)}:${i + 1}` }))
+        .map((line, i) => ({ line, at: `${relative(ROOT, f)}:${i + 1}` }))
         .filter(({ line }) =>
           /API\.md|DESIGN\.md|spec\/|spec upstream-|upstream-(chat|drift|media-control)\.md|conformance\.md|design-research\.md|\/work\/shared|seeds\//.test(line),
         )
@@ -99,7 +101,7 @@ describe('documents cited in src/', () => {
     );
     expect(bad).toEqual([]);
     // Any other docs/*.md a comment names exists.
-    const named = new Set(files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/docs\/[\w.-]+\.md/g)].map((m) => m[0])));
+    const named = new Set(everywhere.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/docs\/[\w.-]+\.md/g)].map((m) => m[0])));
     for (const d of named) expect(existsSync(join(ROOT, d)), d).toBe(true);
   });
 
@@ -107,11 +109,11 @@ describe('documents cited in src/', () => {
     // Strip each citation chain that starts with a document ("docs/x.md §4.2, §4.3 and §10.1",
     // "RFC 9110 §10.2.3", also across a comment's line break); any § left has no document.
     const chain = /(?:docs\/[\w.-]+\.md|RFC \d+),?(?:[\s*,/–(-]*(?:and |or )?§?\d+(?:\.\d+)*)+/g;
-    const bare = files.flatMap((f) =>
+    const bare = everywhere.flatMap((f) =>
       readFileSync(f, 'utf8')
         .replace(chain, (m) => m.replace(/§/g, ''))
         .split('\n')
-        .map((line, i) => ({ line, at: `${relative(SRC, f)}:${i + 1}` }))
+        .map((line, i) => ({ line, at: `${relative(ROOT, f)}:${i + 1}` }))
         .filter(({ line }) => line.includes('§'))
         .map(({ at, line }) => `${at}: ${line.trim()}`),
     );

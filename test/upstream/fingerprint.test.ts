@@ -18,7 +18,7 @@ import { GrokClient } from '../../src/upstream/grok/client.js';
  * and a REST chat turn, the mgw chat WebSocket, the imagine WebSocket — run against a local
  * `https://localhost:<port>` that records the ClientHello, the HTTP/2 preface and the header
  * order (test/helpers/tls-capture.ts) before handing each request on to the fake grok.com. What
- * was recorded must be Chrome's (upstream-identity.md §1, wreq-js 3.1.0's Chrome profiles); the
+ * was recorded must be Chrome's (docs/upstream-identity.md §1, wreq-js 3.1.0's Chrome profiles); the
  * same checks run against `grok.http_client = "undici"` must fail, so the test can tell.
  */
 
@@ -62,7 +62,7 @@ const CHROME_UPGRADE_ORDER = [
 /**
  * What the wreq transport sends on both sockets: Chrome's headers in Chrome's order, with the
  * extras wreq-js 3.1.0 adds and cannot be told to drop (Accept, Sec-Fetch-*, client hints,
- * priority; upstream-identity.md §1) interleaved.
+ * priority; docs/upstream-identity.md §1) interleaved.
  */
 const WREQ_UPGRADE_HEADERS = [
   'Host', 'Connection', 'Pragma', 'Cache-Control', 'User-Agent', 'Upgrade', 'Origin', 'Sec-WebSocket-Version',

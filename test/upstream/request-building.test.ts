@@ -9,7 +9,7 @@ import { testConfig } from './helpers.js';
 
 const msg = (role: NeutralMessage['role'], ...parts: string[]): NeutralMessage => ({ role, parts });
 
-describe('flattenMessages (P2, spec §2.5)', () => {
+describe('flattenMessages (docs/upstream-grok.md §2.2)', () => {
   it('labels every paragraph, the last user message too', () => {
     const out = flattenMessages([msg('system', 'Be brief.'), msg('user', 'hi'), msg('assistant', 'Hello!'), msg('user', 'And you?')]);
     expect(out).toBe('[system]: Be brief.\n\n[user]: hi\n\n[assistant]: Hello!\n\n[user]: And you?');
@@ -29,7 +29,7 @@ describe('flattenMessages (P2, spec §2.5)', () => {
   });
 });
 
-describe('buildChatPayload (P2 modeId body, spec §2.3)', () => {
+describe('buildChatPayload (modeId body, docs/upstream-grok.md §2.1)', () => {
   const grok = testConfig().grok;
   it('emits the keys in the web client order with the leased mode', () => {
     const p = buildChatPayload(grok, '[user]: hi', 'expert');
@@ -57,7 +57,7 @@ describe('buildChatPayload (P2 modeId body, spec §2.3)', () => {
   });
 });
 
-describe('headers and cookie (spec §1.2–§1.5)', () => {
+describe('headers and cookie (docs/upstream-grok.md §1.2–§1.5)', () => {
   const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.secret-token-value';
 
   it('builds the P2 cookie, stripping a pasted sso= prefix', () => {
@@ -121,7 +121,7 @@ describe('headers and cookie (spec §1.2–§1.5)', () => {
   });
 });
 
-describe('statsigId (spec §1.4)', () => {
+describe('statsigId (docs/upstream-grok.md §1.4)', () => {
   const decode = (v: string) => Buffer.from(v, 'base64').toString('utf8');
   it('x1: random browser-fallback TypeError forms', () => {
     const seen = new Set<string>();

@@ -57,7 +57,7 @@ function run(frames: unknown[]): { events: UpstreamEvent[]; ended: boolean } {
 const resp = (r: Record<string, unknown>) => ({ result: { response: r } });
 
 describe('ResponseMapper', () => {
-  it('maps a plain answer (§4.3 A)', () => {
+  it('maps a plain answer', () => {
     const { events, ended } = run([
       { result: { conversation: { conversationId: 'conv_1' } } },
       resp({ userResponse: { responseId: 'up_1', message: 'hi', sender: 'human' } }),
@@ -76,7 +76,7 @@ describe('ResponseMapper', () => {
     ]);
   });
 
-  it('maps reasoning and sources, ending at isSoftStop (§4.3 B)', () => {
+  it('maps reasoning and sources, ending at isSoftStop', () => {
     const { events, ended } = run([
       resp({ token: 'thinking ', isThinking: true, messageTag: 'analysis' }),
       resp({ token: 'Thinking about your request', isThinking: true, messageTag: 'header' }),
@@ -95,7 +95,7 @@ describe('ResponseMapper', () => {
     ]);
   });
 
-  it('turns tool cards into reasoning notes and inline citations into markers (§4.3 C)', () => {
+  it('turns tool cards into reasoning notes and inline citations into markers', () => {
     const { events } = run([
       resp({
         messageTag: 'tool_usage_card',
@@ -126,7 +126,7 @@ describe('ResponseMapper', () => {
     expect(events).toEqual([{ type: 'text', text: 'Whole answer' }]);
   });
 
-  it('throws classified errors for the in-band shapes (§4.3 E)', () => {
+  it('throws classified errors for the in-band shapes', () => {
     const cases: [unknown, string][] = [
       [{ error: { code: 7, message: 'Request rejected by anti-bot rules.', details: [] } }, 'upstream_anti_bot'],
       [{ error: { message: 'rate limited', code: 8 } }, 'upstream_rate_limited'],
