@@ -4,7 +4,7 @@
  * no clock of their own, so the Redis store's Lua scripts can mirror them line by line.
  */
 import { TIER_RANK, type Tier } from '../core/models.js';
-import { ANSWER_QUALITIES, kindOf, type Account, type CredentialKind, type LeaseRequest, type ModeQuota, type StatusFilter } from './types.js';
+import { ANSWER_QUALITIES, kindOf, type Account, type AccountPatch, type CredentialKind, type LeaseRequest, type ModeQuota, type StatusFilter } from './types.js';
 
 /** What `max_quota` assumes for a mode whose quota was never synced: plenty, so fresh accounts get used. */
 export const UNKNOWN_QUOTA = Number.MAX_SAFE_INTEGER;
@@ -37,6 +37,21 @@ export function newAccount(id: string, token: string, tier: Tier, tags: string[]
 /** Trimmed, non-empty, unique tags in their first order. */
 export function normalizeTags(tags: readonly string[]): string[] {
   return [...new Set(tags.map((t) => t.trim()).filter((t) => t !== ''))];
+}
+
+/**
+ * An admin edit, in place (the local and SQL stores; Redis does the same in its Lua script): a
+ * status set by hand ends any cooldown, and `active` forgives the failures counted so far.
+ */
+export function applyAccountPatch(acc: Account, patch: AccountPatch): void {
+  if (patch.status !== undefined) {
+    acc.status = patch.status;
+    acc.coolingUntil = null;
+    if (patch.status === 'active') acc.consecutiveFailures = 0;
+  }
+  if (patch.tags !== undefined) acc.tags = normalizeTags(patch.tags);
+  if (patch.note !== undefined) acc.note = patch.note;
+  if (patch.tier !== undefined) acc.tier = patch.tier;
 }
 
 /** A deep copy, so callers never hold a reference into store state. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { accountIdFor, normalizeToken } from '../../lib/account-id.js';
 import { removeStaleTemps, writeFileAtomic } from '../../lib/atomic-write.js';
 import type { Tier } from '../../core/models.js';
-import { cloneAccount, findCandidates, matchesStatusFilter, modesForTier, newAccount, normalizeTags, settleAccount } from '../account-rules.js';
+import { applyAccountPatch, cloneAccount, findCandidates, matchesStatusFilter, modesForTier, newAccount, settleAccount } from '../account-rules.js';
 import { applyOutcome, MAX_ERROR_LENGTH, type LeaseRecord } from '../report-rules.js';
 import { pickAccount } from '../select.js';
 import type {
@@ -138,14 +138,7 @@ export class LocalStore implements Store {
   async updateAccount(id: string, patch: AccountPatch): Promise<Account | null> {
     const acc = this.accounts.get(id);
     if (!acc) return null;
-    if (patch.status !== undefined) {
-      acc.status = patch.status;
-      acc.coolingUntil = null;
-      if (patch.status === 'active') acc.consecutiveFailures = 0;
-    }
-    if (patch.tags !== undefined) acc.tags = normalizeTags(patch.tags);
-    if (patch.note !== undefined) acc.note = patch.note;
-    if (patch.tier !== undefined) acc.tier = patch.tier;
+    applyAccountPatch(acc, patch);
     const copy = cloneAccount(acc);
     await this.writer.flush();
     return copy;

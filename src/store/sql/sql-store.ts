@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tier } from '../../core/models.js';
 import { accountIdFor, normalizeToken } from '../../lib/account-id.js';
-import { findCandidates, matchesStatusFilter, modesForTier, newAccount, normalizeTags, settleAccount } from '../account-rules.js';
+import { applyAccountPatch, findCandidates, matchesStatusFilter, modesForTier, newAccount, settleAccount } from '../account-rules.js';
 import { applyOutcome, MAX_ERROR_LENGTH, type LeaseRecord } from '../report-rules.js';
 import { pickAccount } from '../select.js';
 import type { Account, AccountPatch, ImportItem, LeaseRequest, LeaseResult, ModeQuota, Outcome, PoolPolicy, StatusFilter, Store } from '../types.js';
@@ -158,14 +158,7 @@ export class SqlStore implements Store {
     return this.poolTx(async (c) => {
       const acc = await this.loadAccount(c, id);
       if (!acc) return null;
-      if (patch.status !== undefined) {
-        acc.status = patch.status;
-        acc.coolingUntil = null;
-        if (patch.status === 'active') acc.consecutiveFailures = 0;
-      }
-      if (patch.tags !== undefined) acc.tags = normalizeTags(patch.tags);
-      if (patch.note !== undefined) acc.note = patch.note;
-      if (patch.tier !== undefined) acc.tier = patch.tier;
+      applyAccountPatch(acc, patch);
       await this.saveAccount(c, acc);
       return acc;
     });
