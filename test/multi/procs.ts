@@ -130,14 +130,14 @@ export async function waitForWorkers(proc: Pick<Proc, 'output'>, count: number, 
   return listeningPids(proc.output());
 }
 
-/** The pid of each `request` log line (config `log.requests = true`, LOG_LEVEL=info) for `url`. */
-export function requestLogPids(output: string, url: string): number[] {
+/** The pid of each `request` log line (config `log.requests = true`, LOG_LEVEL=info) for `url` (and `method`, when given). */
+export function requestLogPids(output: string, url: string, method?: string): number[] {
   const pids: number[] = [];
   for (const line of output.split('\n')) {
     if (!line.includes('"msg":"request"')) continue;
     try {
-      const l = JSON.parse(line) as { pid?: unknown; url?: unknown };
-      if (l.url === url && typeof l.pid === 'number') pids.push(l.pid);
+      const l = JSON.parse(line) as { pid?: unknown; url?: unknown; method?: unknown };
+      if (l.url === url && (method === undefined || l.method === method) && typeof l.pid === 'number') pids.push(l.pid);
     } catch {
       // not a log line
     }
