@@ -51,6 +51,19 @@ describe('xAI API upstream', () => {
     expect(sent.body).toMatchObject({ model: 'grok-4', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
   });
 
+  it('streamed chat: the upstream body is read to its end after [DONE], so the keep-alive connection is not cut', async () => {
+    // [DONE] first, the end of the chunked body 20 ms later (as a network read may split them).
+    xai.script('keep the connection', { content: 'Kept alive.', interTokenDelayMs: 20 });
+    const res = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'xai/grok-4', stream: true, messages: [{ role: 'user', content: 'keep the connection' }] }),
+    });
+    expect(await res.text()).toContain('data: [DONE]');
+    const rec = await xai.waitFor((r) => r.closedAt !== null && JSON.stringify(r.body ?? {}).includes('keep the connection'));
+    expect(rec.clientAborted).toBe(false);
+  });
+
   it('streamed chat: reasoning and content deltas, then the reported usage chunk', async () => {
     const res = await fetch(`${stack.url}/v1/chat/completions`, {
       method: 'POST',

@@ -61,14 +61,25 @@ async function* primed(first: IteratorResult<UpstreamEvent>, rest: AsyncGenerato
   yield* rest;
 }
 
-async function* turnEvents(body: AsyncIterable<Buffer> & { destroy(): void }): AsyncGenerator<UpstreamEvent> {
+/** The undici body as this module uses it (`iterator` is Node's `Readable.prototype.iterator`). */
+type Body = AsyncIterable<Buffer> & {
+  destroy(): void;
+  resume(): unknown;
+  on(event: 'error', listener: () => void): unknown;
+  iterator?(options: { destroyOnReturn: boolean }): AsyncIterable<Buffer>;
+};
+
+async function* turnEvents(body: Body): AsyncGenerator<UpstreamEvent> {
   const calls = new Map<number, { id: string; name: string; arguments: string }>();
   const cited = new Set<string>();
   let reason: 'stop' | 'length' | 'tool_calls' | null = null;
   let usage: UpstreamEvent | null = null;
   let ended = false;
   try {
-    for await (const data of sseData(body)) {
+    // Not destroyed when we stop at [DONE]: the chunked body's terminator often arrives in the
+    // next read, and destroying before it (Node's iterator does on return, with an AbortError and
+    // its stack) made undici close the keep-alive socket, so the next call paid a TLS handshake.
+    for await (const data of sseData(body.iterator ? body.iterator({ destroyOnReturn: false }) : body)) {
       if (data === '[DONE]') {
         ended = true;
         break;
@@ -117,7 +128,14 @@ async function* turnEvents(body: AsyncIterable<Buffer> & { destroy(): void }): A
     if (usage) yield usage;
     yield { type: 'done', reason: calls.size ? 'tool_calls' : (reason ?? 'stop') };
   } finally {
-    // Stopped early (a client abort or an emulated stop sequence): close the upstream connection.
-    body.destroy();
+    if (ended) {
+      // After [DONE] only the body's end is left: read it so undici can reuse the connection (its
+      // idle timeout still closes one whose server never ends the body).
+      body.on('error', () => {});
+      body.resume();
+    } else {
+      // Stopped early (a client abort or an emulated stop sequence): close the upstream connection.
+      body.destroy();
+    }
   }
 }
